@@ -1,0 +1,3 @@
+from highlightd.cli import main
+
+raise SystemExit(main())

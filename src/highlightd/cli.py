@@ -1,0 +1,144 @@
+"""The `highlightd` command: run, check-config, users add|list|remove."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import cast
+
+from highlightd import __version__
+from highlightd.config import ConfigError, Settings, e164, irc_nick, load_settings
+from highlightd.daemon import Role, run_main
+from highlightd.directory import nick_key
+from highlightd.sms import mask_phone
+from highlightd.store import Store, UserExists
+
+EXIT_BAD_CONFIG = 2
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="highlightd",
+        description="Texts you when you are mentioned on IRC, and says your SMS answer back.",
+    )
+    parser.add_argument("--version", action="version", version=f"highlightd {__version__}")
+    config_help = "config file (default: $HIGHLIGHTD_CONFIG, then ./highlightd.toml)"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help=config_help)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="run the daemon")
+    run.add_argument(
+        "--role",
+        choices=["all", "irc", "web"],
+        default="all",
+        help="which half to run (default: all); split roles share one redis.url",
+    )
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+
+    users = sub.add_parser("users", help="manage registered users (admin path)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", parents=[common], help="register a nick's phone")
+    add.add_argument("--network", required=True)
+    add.add_argument("--nick", required=True)
+    add.add_argument("--phone", required=True, help="E.164, like +15551230001")
+    lst = users_sub.add_parser("list", parents=[common], help="list registered users")
+    lst.add_argument("--network")
+    lst.add_argument("--show-phone", action="store_true", help="print numbers unmasked")
+    rm = users_sub.add_parser("remove", parents=[common], help="unregister a nick")
+    rm.add_argument("--network", required=True)
+    rm.add_argument("--nick", required=True)
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level != "DEBUG":
+        # pydle logs every unknown numeric at WARNING and much else at INFO.
+        logging.getLogger("pydle").setLevel(logging.ERROR)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"highlightd: bad config:\n{exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    try:
+        if args.command == "check-config":
+            return _check_config(settings)
+        if args.command == "run":
+            _setup_logging(args.log_level)
+            return asyncio.run(run_main(settings, cast(Role, args.role)))
+        return asyncio.run(_users(settings, args))
+    except CommandError as exc:
+        print(f"highlightd: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_config(settings: Settings) -> int:
+    names = ", ".join(n.name for n in settings.networks) or "none"
+    print(
+        f"config ok: {len(settings.networks)} network(s) ({names}), sms {settings.sms.backend}, "
+        f"redis {'embedded' if settings.redis.url == 'embedded' else 'external'}, "
+        f"storage {settings.storage.path}"
+    )
+    return 0
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        store = await Store.open(settings.storage.path)
+    except (sqlite3.Error, OSError) as exc:
+        raise CommandError(f"cannot open {settings.storage.path}: {exc}") from exc
+    try:
+        if args.users_command == "list":
+            users = await store.users(args.network)
+            for u in users:
+                phone = u.phone if args.show_phone else mask_phone(u.phone)
+                print(f"{u.network}\t{u.nick}\t{phone}")
+            print(f"{len(users)} user(s)", file=sys.stderr)
+            return 0
+        network = args.network
+        if settings.networks and settings.network(network) is None:
+            known = ", ".join(n.name for n in settings.networks)
+            raise CommandError(f"no network named {network!r} in the config (have: {known})")
+        try:
+            nick = irc_nick(args.nick)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if args.users_command == "remove":
+            if not await store.remove_user(network, nick_key(nick)):
+                raise CommandError(f"{nick} is not registered on {network}")
+            print(f"removed {nick} on {network}")
+            return 0
+        try:
+            phone = e164(args.phone)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            await store.add_user(network, nick, nick_key(nick), phone)
+        except UserExists as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"added {nick} on {network} ({mask_phone(phone)})")
+        return 0
+    finally:
+        await store.close()

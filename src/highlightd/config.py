@@ -1,0 +1,229 @@
+"""Settings: one typed object, loaded once from TOML with HIGHLIGHTD_* environment overrides."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path("highlightd.toml")
+MAX_NICK_LENGTH = 30
+
+# RFC 2812 nick: a letter or special first, then letters, digits, specials and "-".
+_NICK_RE = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*")
+_CHANNEL_RE = re.compile(r"[#&+!][^\s,\x07\x00]+")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key path of each problem."""
+
+
+def e164(value: str) -> str:
+    """Return the phone number in E.164 form, or raise ValueError."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not an E.164 phone number (like +15551230001): {value!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"not a valid phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def irc_nick(value: str) -> str:
+    """Check an IRC nickname: RFC 2812 characters, at most 30 of them."""
+    if len(value) > MAX_NICK_LENGTH:
+        raise ValueError(f"nick is longer than {MAX_NICK_LENGTH} characters: {value!r}")
+    if not _NICK_RE.fullmatch(value):
+        raise ValueError(f"not a valid IRC nick: {value!r}")
+    return value
+
+
+def _irc_channel(value: str) -> str:
+    if not _CHANNEL_RE.fullmatch(value):
+        raise ValueError(f"not an IRC channel name (like #example): {value!r}")
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if value == "embedded" or value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    raise ValueError(f'must be "embedded" or a redis://, rediss:// or unix:// URL, not {value!r}')
+
+
+Phone = Annotated[str, AfterValidator(e164)]
+Nick = Annotated[str, AfterValidator(irc_nick)]
+Channel = Annotated[str, AfterValidator(_irc_channel)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Section):
+    path: Path = Path("highlightd.sqlite3")
+
+
+class RedisSettings(_Section):
+    url: Annotated[str, AfterValidator(_redis_url)] = "embedded"
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The base URL Twilio calls; signatures are computed over it, never over request.url.
+    public_url: HttpUrl | None = None
+    max_body: int = Field(default=64 * 1024, gt=0)
+
+
+class SmsSettings(_Section):
+    backend: Literal["twilio", "console"] = "console"
+
+
+class TwilioSettings(_Section):
+    account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
+    auth_token: SecretStr
+    from_number: Phone
+    api_base_url: HttpUrl = HttpUrl("https://api.twilio.com")
+    timeout: float = Field(default=15.0, gt=0)
+
+
+class PolicySettings(_Section):
+    cooldown: float = Field(default=300.0, ge=0)
+
+
+class NetworkSettings(_Section):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+    host: str
+    port: int = Field(default=6697, gt=0, le=65535)
+    tls: bool = True
+    tls_verify: bool = True
+    nick: Nick
+    channels: list[Channel] = []
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # Outgoing flood control: a token bucket of send_burst lines refilled at send_rate per second.
+    send_burst: int = Field(default=5, ge=1)
+    send_rate: float = Field(default=1.0, gt=0)
+    # Seconds without a line from the server before we PING it ourselves.
+    ping_interval: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sasl_pair(self) -> NetworkSettings:
+        if (self.sasl_username is None) != (self.sasl_password is None):
+            raise ValueError("sasl_username and sasl_password go together")
+        return self
+
+
+class Settings(BaseSettings):
+    """The whole configuration; passed down explicitly, never global."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HIGHLIGHTD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    storage: StorageSettings = StorageSettings()
+    redis: RedisSettings = RedisSettings()
+    web: WebSettings = WebSettings()
+    sms: SmsSettings = SmsSettings()
+    twilio: TwilioSettings | None = None
+    policy: PolicySettings = PolicySettings()
+    networks: list[NetworkSettings] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.sms.backend == "twilio" and self.twilio is None:
+            raise ValueError('sms.backend = "twilio" needs a [twilio] section')
+        names = [n.name for n in self.networks]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"network name {name!r} is used twice")
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the database and the embedded Redis live."""
+        return self.storage.path.resolve().parent
+
+    def network(self, name: str) -> NetworkSettings | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+
+def config_path(explicit: str | None) -> tuple[Path, bool]:
+    """The config file to read, and whether the user named it (then it must exist)."""
+    if explicit:
+        return Path(explicit), True
+    env = os.environ.get("HIGHLIGHTD_CONFIG")
+    if env:
+        return Path(env), True
+    return DEFAULT_CONFIG, False
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        # pydantic prefixes "Value error, " to our own ValueError messages.
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{_key_path(tuple(err['loc']))}: {msg}")
+    return lines
+
+
+def load_settings(explicit: str | None = None) -> Settings:
+    """Read the config file (if any) and the environment; raise ConfigError when unusable."""
+    path, named = config_path(explicit)
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    elif named:
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(f"{path}: {line}" for line in _describe(exc))) from exc

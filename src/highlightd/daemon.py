@@ -1,0 +1,260 @@
+"""The composition root: builds every service and runs them in one TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Literal
+
+from aiohttp import web
+
+from highlightd import __version__
+from highlightd.bus import REDIS_DOWN, Bus, Outbox, connect
+from highlightd.config import Settings
+from highlightd.directory import Directory
+from highlightd.embedded import EmbeddedRedis
+from highlightd.irc import Network
+from highlightd.metrics import Metrics
+from highlightd.notifier import Notifier
+from highlightd.relay import Relay
+from highlightd.retry import Backoff
+from highlightd.sms import ConsoleGateway, SmsGateway, TwilioGateway
+from highlightd.store import Store
+from highlightd.webhook import WebDeps, make_app
+
+log = logging.getLogger(__name__)
+
+Role = Literal["all", "irc", "web"]
+SHUTDOWN_LIMIT = 5.0
+HEALTH_INTERVAL = 10
+HEALTH_TTL = 30
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why in one line."""
+
+
+class _Shutdown(Exception):
+    pass
+
+
+class Daemon:
+    def __init__(self, settings: Settings, role: Role = "all") -> None:
+        self.settings = settings
+        self.role = role
+        self.stop_event = asyncio.Event()
+        self.started = asyncio.Event()
+        self.web_port: int | None = None
+        self.metrics = Metrics()
+        self.networks: dict[str, Network] = {}
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def run(self) -> None:
+        """Run until stop() (or SIGINT/SIGTERM via run_main); raises StartupError."""
+        async with contextlib.AsyncExitStack() as stack:
+            redis_url = self._redis_url(stack)
+            try:
+                store = await Store.open(self.settings.storage.path)
+            except (sqlite3.Error, OSError) as exc:
+                raise StartupError(f"cannot open {self.settings.storage.path}: {exc}") from exc
+            stack.push_async_callback(store.close)
+            redis = connect(redis_url)
+            stack.push_async_callback(redis.aclose)
+            bus = Bus(redis)
+            gateway = await self._gateway()
+            stack.push_async_callback(gateway.aclose)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._until_stopped())
+                    if self.role in ("all", "irc"):
+                        await self._start_irc(group, store, bus, gateway)
+                    if self.role in ("all", "web"):
+                        await self._start_web(group, stack, store, bus)
+                    self._announce(redis_url)
+                    self.started.set()
+            except* _Shutdown:
+                pass
+        log.info("highlightd stopped")
+
+    def _redis_url(self, stack: contextlib.AsyncExitStack) -> str:
+        url = self.settings.redis.url
+        if url != "embedded":
+            return url
+        if self.role != "all":
+            raise StartupError(
+                f'--role {self.role} needs a shared redis.url; "embedded" is private to one process'
+            )
+        embedded = EmbeddedRedis(self.settings.data_dir)
+        try:
+            embedded.start()
+        except Exception as exc:
+            raise StartupError(f"cannot start the embedded redis: {exc}") from exc
+        stack.callback(embedded.stop)
+        return embedded.url
+
+    async def _gateway(self) -> SmsGateway:
+        twilio = self.settings.twilio
+        if self.settings.sms.backend == "console" or twilio is None:
+            return ConsoleGateway()
+        public = self.settings.web.public_url
+        return await TwilioGateway.create(
+            account_sid=twilio.account_sid,
+            auth_token=twilio.auth_token.get_secret_value(),
+            from_number=twilio.from_number,
+            api_base_url=str(twilio.api_base_url),
+            status_callback=str(public).rstrip("/") + "/twilio/status" if public else None,
+            timeout=twilio.timeout,
+        )
+
+    async def _start_irc(
+        self, group: asyncio.TaskGroup, store: Store, bus: Bus, gateway: SmsGateway
+    ) -> None:
+        directory = Directory(store)
+        await directory.refresh()
+        notifier = Notifier(
+            store, directory, gateway, self.networks, self.metrics, self.settings.policy.cooldown
+        )
+        for settings in self.settings.networks:
+            self.networks[settings.name] = Network(settings, notifier.submit)
+        relay = Relay(bus, store, self.networks, self.metrics, notifier.bounce)
+        group.create_task(directory.run())
+        group.create_task(notifier.run())
+        for network in self.networks.values():
+            group.create_task(network.run())
+        group.create_task(relay.run())
+        group.create_task(self._report_health(bus))
+
+    async def _start_web(
+        self,
+        group: asyncio.TaskGroup,
+        stack: contextlib.AsyncExitStack,
+        store: Store,
+        bus: Bus,
+    ) -> None:
+        web_settings = self.settings.web
+        twilio = self.settings.twilio
+        outbox = Outbox(store, bus)
+        names = [n.name for n in self.settings.networks]
+        deps = WebDeps(
+            store=store,
+            bus=bus,
+            outbox=outbox,
+            metrics=self.metrics,
+            network_names=names,
+            network_state=self._local_state if self.role == "all" else partial(bus.health, names),
+            public_url=str(web_settings.public_url) if web_settings.public_url else None,
+            auth_token=twilio.auth_token.get_secret_value() if twilio else None,
+            max_body=web_settings.max_body,
+        )
+        runner = web.AppRunner(
+            make_app(deps), access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, web_settings.host, web_settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {web_settings.host}:{web_settings.port}: {exc.strerror}"
+            ) from exc
+        self.web_port = int(runner.addresses[0][1])
+        if not web_settings.public_url:
+            log.warning("web.public_url is not set: Twilio webhooks will be refused (403)")
+        group.create_task(outbox.run())
+
+    async def _local_state(self) -> dict[str, bool]:
+        return {name: network.connected for name, network in self.networks.items()}
+
+    async def _report_health(self, bus: Bus) -> None:
+        """Publish each network's state on the bus, for /healthz in whichever process."""
+        backoff = Backoff("redis (health)", log)
+        while True:
+            try:
+                for network in self.networks.values():
+                    await bus.set_health(network.name, network.connected, HEALTH_TTL)
+                    self.metrics.connected.labels(network.name).set(int(network.connected))
+                    network.state_changed.clear()
+                backoff.succeeded()
+            except REDIS_DOWN as exc:
+                await backoff.wait(exc)
+                continue
+            changed = [
+                asyncio.ensure_future(n.state_changed.wait()) for n in self.networks.values()
+            ]
+            try:
+                await asyncio.wait(
+                    changed or [asyncio.ensure_future(asyncio.sleep(HEALTH_INTERVAL))],
+                    timeout=HEALTH_INTERVAL,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for fut in changed:
+                    fut.cancel()
+
+    def _announce(self, redis_url: str) -> None:
+        redis_desc = "embedded" if self.settings.redis.url == "embedded" else _redacted(redis_url)
+        web_desc = (
+            f"web on {self.settings.web.host}:{self.web_port}"
+            if self.web_port is not None
+            else "no web"
+        )
+        log.info(
+            "highlightd %s running: role %s, %d network(s), sms %s, redis %s, %s",
+            __version__,
+            self.role,
+            len(self.networks) if self.role != "web" else 0,
+            self.settings.sms.backend,
+            redis_desc,
+            web_desc,
+        )
+
+    async def _until_stopped(self) -> None:
+        await self.stop_event.wait()
+        log.info("stopping")
+        if self.networks:
+            async with asyncio.timeout(SHUTDOWN_LIMIT / 2):
+                await asyncio.gather(
+                    *(n.quit() for n in self.networks.values()), return_exceptions=True
+                )
+        raise _Shutdown
+
+
+def _redacted(url: str) -> str:
+    # redis://user:password@host -> redis://host: never log a secret.
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.rpartition("@")[2]
+
+
+@contextlib.asynccontextmanager
+async def _signals(daemon: Daemon) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, daemon.stop)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_main(settings: Settings, role: Role) -> int:
+    """Run the daemon with SIGINT/SIGTERM handling; the process exit code."""
+    daemon = Daemon(settings, role)
+    failure: BaseException | None = None
+    async with _signals(daemon):
+        try:
+            await daemon.run()
+        except* StartupError as group:
+            failure = group.exceptions[0]
+    if failure is not None:
+        log.error("cannot start: %s", failure)
+        return 1
+    return 0

@@ -1,0 +1,342 @@
+"""IRC: one supervised pydle connection per network, with a rate-limited send queue.
+
+pydle 1.2.0 is used for parsing, registration, CAP/SASL and state, but not for
+staying connected: its reconnect gives up after one failed retry, a TCP reset
+leaves a zombie client, and a silently dead link goes unnoticed for ten
+minutes. `Network.run` supervises instead; see LIBRARIES.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydle
+
+from highlightd.config import NetworkSettings
+from highlightd.matcher import irc_lower
+from highlightd.ratelimit import TokenBucket
+from highlightd.retry import Backoff
+from highlightd.wire import clean, split_utf8
+
+log = logging.getLogger(__name__)
+
+REGISTRATION_TIMEOUT = 60.0
+PONG_TIMEOUT = 30.0
+QUIT_MESSAGE = "highlightd shutting down"
+
+
+@dataclass(frozen=True, slots=True)
+class IrcMessage:
+    """A PRIVMSG (or CTCP ACTION) someone sent; channel is "" for a private message."""
+
+    network: str
+    channel: str
+    sender: str
+    text: str
+    at: float
+    action: bool = False
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    command: str
+    target: str
+    text: str
+    done: asyncio.Future[None] = field(repr=False)
+
+
+class FatalNetworkError(Exception):
+    """The server refuses us in a way retrying cannot fix (an erroneous nick)."""
+
+
+class _Client(pydle.Client):  # type: ignore[misc]
+    """pydle's client with the fixes our supervisor relies on."""
+
+    RECONNECT_ON_ERROR = False
+
+    def __init__(self, network: Network, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._network = network
+        self.own_nick = ""
+        self.registered_event = asyncio.Event()
+        self.closed_event = asyncio.Event()
+        self.fatal: str | None = None
+
+    async def handle_forever(self) -> None:
+        # pydle's loop dies on a reset without telling anyone, and waits 600 s on a
+        # dead link: catch OSError, and PING ourselves when the server goes quiet.
+        ping_sent = False
+        while self.connected:
+            timeout = PONG_TIMEOUT if ping_sent else self._network.settings.ping_interval
+            try:
+                data = await self.connection.recv(timeout=timeout)
+            except TimeoutError:
+                if ping_sent:
+                    log.warning("%s: no answer to PING in %.0f s", self._network.name, timeout)
+                    data = b""
+                else:
+                    ping_sent = True
+                    try:
+                        await self.rawmsg("PING", "highlightd")
+                    except (OSError, TimeoutError):
+                        data = b""
+                    else:
+                        continue
+            except (OSError, AttributeError) as exc:
+                log.warning("%s: connection lost: %s", self._network.name, exc)
+                data = b""
+            if not data:
+                if self.connected:
+                    await self.disconnect(expected=False)
+                break
+            ping_sent = False
+            await self.on_data(data)
+        self.closed_event.set()
+
+    async def on_disconnect(self, expected: bool) -> None:
+        self.closed_event.set()
+
+    async def on_raw_001(self, message: Any) -> None:
+        # self.nickname is "<unregistered>" until pydle's WHOIS; 001 says who we are.
+        self.own_nick = message.params[0]
+        await super().on_raw_001(message)
+
+    async def on_isupport_casemapping(self, value: str) -> None:
+        await super().on_isupport_casemapping(value)
+        self._network.casemapping = value
+
+    async def on_connect(self) -> None:
+        await super().on_connect()
+        for channel in self._network.settings.channels:
+            await self.join(channel)
+        self.registered_event.set()
+
+    async def on_raw_432(self, message: Any) -> None:
+        if not self.registered_event.is_set():
+            reason = message.params[-1] if message.params else "erroneous nickname"
+            self.fatal = f"the server refuses nick {self._network.settings.nick!r}: {reason}"
+            await self.disconnect(expected=True)
+
+    async def on_raw_privmsg(self, message: Any) -> None:
+        # Captured before pydle's handler awaits anything: lines are handled as
+        # separate tasks, and "who mentioned me last" depends on their order.
+        if len(message.params) >= 2:
+            nick, _meta = self._parse_user(message.source)
+            target, text = message.params[0], message.params[1]
+            self._network.received(nick, target, text)
+        await super().on_raw_privmsg(message)
+
+
+class Network:
+    """One IRC network: connection supervisor, outgoing queue, and what it knows."""
+
+    def __init__(self, settings: NetworkSettings, on_message: Callable[[IrcMessage], None]) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.casemapping = "rfc1459"
+        self._on_message = on_message
+        self._client: _Client | None = None
+        self._queue: collections.deque[_Outgoing] = collections.deque()
+        self._queued = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._bucket = TokenBucket(settings.send_burst, settings.send_rate)
+        self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
+        self.state_changed = asyncio.Event()
+        self._stopping = False
+
+    # What the rest of the daemon asks
+
+    @property
+    def connected(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def own_nick(self) -> str:
+        return self._client.own_nick if self._client else self.settings.nick
+
+    def fold(self, name: str) -> str:
+        return irc_lower(name, self.casemapping)
+
+    def is_channel(self, target: str) -> bool:
+        return target[:1] in "#&+!"
+
+    def visible(self, nick: str) -> bool:
+        """Whether nick is in a channel with us now."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        key = self.fold(nick)
+        return any(
+            self.fold(user) == key for chan in client.channels.values() for user in chan["users"]
+        )
+
+    def send(self, target: str, text: str, command: str = "PRIVMSG") -> asyncio.Future[None]:
+        """Queue text for target; the future resolves once every line is on the wire.
+
+        Text from outside is cleaned of CR, LF and NUL and split to fit a line.
+        While disconnected, lines wait in the queue.
+        """
+        loop = asyncio.get_running_loop()
+        target = clean(target).split(" ")[0]
+        futures = []
+        for chunk in split_utf8(clean(text), 400):
+            fut: asyncio.Future[None] = loop.create_future()
+            self._queue.append(_Outgoing(command, target, chunk, fut))
+            futures.append(fut)
+        self._queued.set()
+        if not futures:
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        return asyncio.ensure_future(_all(futures))
+
+    def received(self, sender: str, target: str, text: str) -> None:
+        """Called for every PRIVMSG in wire order; hands ours to the daemon."""
+        client = self._client
+        own = client.own_nick if client else ""
+        if own and self.fold(sender) == self.fold(own):
+            return  # our own line echoed back (echo-message)
+        action = False
+        if text.startswith("\x01"):
+            body = text.strip("\x01")
+            if not body.upper().startswith("ACTION "):
+                return  # other CTCP requests are not conversation
+            text, action = body[7:], True
+        channel = target if self.is_channel(target) else ""
+        self._on_message(IrcMessage(self.name, channel, sender, text, time.time(), action))
+
+    # Running
+
+    async def run(self) -> None:
+        """Stay connected until quit(); send queued lines whenever connected."""
+        async with asyncio.TaskGroup() as group:
+            writer = group.create_task(self._writer())
+            await self._supervise()
+            writer.cancel()
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            client = self._make_client()
+            self._client = client
+            try:
+                await self._connect(client)
+            except FatalNetworkError as exc:
+                log.error("%s: %s; not reconnecting (fix networks.nick)", self.name, exc)
+                return
+            except (OSError, TimeoutError) as exc:
+                await self._drop(client)
+                await self._backoff.wait(exc)
+                continue
+            self._backoff.succeeded()
+            log.info(
+                "%s: connected as %s, joining %s",
+                self.name,
+                client.own_nick,
+                ", ".join(self.settings.channels) or "no channels",
+            )
+            self._set_ready(True)
+            await client.closed_event.wait()
+            self._set_ready(False)
+            if self._stopping:
+                return
+            await self._drop(client)
+            await self._backoff.wait("disconnected")
+
+    async def _connect(self, client: _Client) -> None:
+        s = self.settings
+        await client.connect(s.host, s.port, tls=s.tls, tls_verify=s.tls_verify)
+        registered = asyncio.ensure_future(client.registered_event.wait())
+        closed = asyncio.ensure_future(client.closed_event.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {registered, closed},
+                timeout=REGISTRATION_TIMEOUT,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            registered.cancel()
+            closed.cancel()
+        if client.fatal:
+            raise FatalNetworkError(client.fatal)
+        if not client.registered_event.is_set():
+            raise TimeoutError(
+                "registration did not complete" if not done else "closed while registering"
+            )
+
+    def _make_client(self) -> _Client:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "nickname": s.nick,
+            "fallback_nicknames": [s.nick + "_", s.nick + "__"],
+            "username": "highlightd",
+            "realname": "highlightd (SMS highlights)",
+        }
+        if s.sasl_username and s.sasl_password:
+            kwargs.update(
+                sasl_username=s.sasl_username,
+                sasl_password=s.sasl_password.get_secret_value(),
+                sasl_mechanism="PLAIN",
+            )
+        return _Client(self, **kwargs)
+
+    async def _drop(self, client: _Client) -> None:
+        try:
+            await client.disconnect(expected=True)
+        except (OSError, AttributeError):
+            pass
+
+    def _set_ready(self, ready: bool) -> None:
+        if ready:
+            self._ready.set()
+        else:
+            self._ready.clear()
+        self.state_changed.set()
+
+    async def _writer(self) -> None:
+        while True:
+            while not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+            item = self._queue[0]
+            if item.done.cancelled():
+                self._queue.popleft()
+                continue
+            await self._ready.wait()
+            if wait := self._bucket.delay():
+                await asyncio.sleep(wait)
+                continue
+            client = self._client
+            if client is None or not client.connected or client.connection.writer.is_closing():
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await client.rawmsg(item.command, item.target, item.text)
+            except (OSError, AttributeError, TimeoutError) as exc:
+                # The line may not have left: keep it at the head for the next connection.
+                log.debug("%s: send failed (%s); will retry after reconnect", self.name, exc)
+                await asyncio.sleep(0.1)
+                continue
+            self._bucket.take()
+            self._queue.popleft()
+            if not item.done.done():
+                item.done.set_result(None)
+
+    async def quit(self, message: str = QUIT_MESSAGE) -> None:
+        """Say goodbye to the server and stop reconnecting."""
+        self._stopping = True
+        client = self._client
+        if client is not None and client.connected:
+            try:
+                await client.quit(message)
+            except (OSError, AttributeError, TimeoutError):
+                pass
+
+
+async def _all(futures: list[asyncio.Future[None]]) -> None:
+    await asyncio.gather(*futures)

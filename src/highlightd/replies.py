@@ -1,0 +1,62 @@
+"""Where an SMS answer goes: parsing its first word (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# Twilio's opt-out and help keywords: Twilio answers them itself; they are never relayed.
+KEYWORDS = frozenset(
+    {
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "START",
+        "YES",
+        "UNSTOP",
+        "HELP",
+        "INFO",
+    }
+)
+
+_NICK = r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}"
+_CHANNEL_RE = re.compile(r"([#&][^\s,\x07]{1,49})\s+(\S.*)", re.DOTALL)
+_AT_NICK_RE = re.compile(rf"@({_NICK})[:,]?\s+(\S.*)", re.DOTALL)
+_NICK_COLON_RE = re.compile(rf"({_NICK})[:,]\s+(\S.*)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """kind "last": to whoever mentioned the user last; "channel"/"nick": to target.
+
+    `addressed` marks the "nick: text" form, which is only taken as an address
+    when that nick is around ("Note: buy milk" is a plain reply).
+    """
+
+    kind: Literal["last", "channel", "nick"]
+    target: str
+    text: str
+    addressed: bool = False
+
+
+def is_keyword(body: str) -> bool:
+    """A single-word carrier keyword (STOP, HELP, ...)."""
+    return body.strip().upper() in KEYWORDS
+
+
+def parse_reply(body: str) -> Route:
+    """Read the target off an SMS answer: `#chan text`, `@nick text`, `nick: text`, or text."""
+    text = body.strip()
+    if m := _CHANNEL_RE.fullmatch(text):
+        return Route("channel", m[1], m[2].strip())
+    if m := _AT_NICK_RE.fullmatch(text):
+        return Route("nick", m[1], m[2].strip())
+    if m := _NICK_COLON_RE.fullmatch(text):
+        return Route("nick", m[1], m[2].strip(), addressed=True)
+    return Route("last", "", text)

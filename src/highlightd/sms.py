@@ -1,0 +1,220 @@
+"""SMS gateways: Twilio's REST API, or the console for trying the daemon without an account."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import phonenumbers
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from highlightd.smstext import segments
+
+logger = logging.getLogger(__name__)
+
+_MASK = "•••••"
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """An SMS the gateway accepted."""
+
+    sid: str
+    status: str  # Twilio's status at creation ("queued", "accepted", ...), "printed" for console
+
+
+class SmsError(Exception):
+    """A send that failed; .retryable says whether sending again cannot duplicate the SMS."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.retryable = retryable
+
+
+class SmsGateway(Protocol):
+    """Where the notifier sends SMS."""
+
+    async def send(self, to: str, body: str) -> SentSms: ...
+
+    async def aclose(self) -> None: ...
+
+
+def mask_phone(phone: str) -> str:
+    """Hide a phone number for logs: "+15551230001" -> "+1•••••0001"."""
+    channel, colon, number = phone.strip().rpartition(":")  # "whatsapp:+1555..." keeps its channel
+    plus = "+" if number.startswith("+") else ""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    try:
+        country = str(phonenumbers.parse(number, None).country_code)
+    except phonenumbers.NumberParseException:
+        country = digits[:1]
+    if len(digits) < len(country) + 7:
+        # Too short to show both ends without giving most of it away.
+        return f"{channel}{colon}{plus}{_MASK}{digits[-2:]}"
+    return f"{channel}{colon}{plus}{country}{_MASK}{digits[-4:]}"
+
+
+def rebase_url(url: str, base_url: str) -> str:
+    """Point a twilio.com URL at `base_url` (http(s)://host[:port][/prefix]); keep path, query."""
+    base = urlsplit(base_url)
+    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+        raise ValueError(f"API base URL must be http(s)://host[:port][/path], got {base_url!r}")
+    parts = urlsplit(url)
+    path = base.path.rstrip("/") + parts.path
+    return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
+
+
+class ConsoleGateway:
+    """The documented "console" backend: logs each SMS instead of sending it."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    async def send(self, to: str, body: str) -> SentSms:
+        logger.info("SMS to %s (%d segment(s)): %s", mask_phone(to), segments(body), body)
+        return SentSms(sid=f"console-{next(self._counter)}", status="printed")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's aiohttp client with a base URL, a real timeout, and no deprecated BasicAuth.
+
+    twilio 9.13's client ignores its timeout, has no base-URL option, and passes
+    `auth=` to aiohttp (a DeprecationWarning with aiohttp 3.14); this replaces its
+    request() wholesale. It never retries: a retried POST can send an SMS twice.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(pool_connections=False, timeout=timeout)
+        rebase_url("https://api.twilio.com/", base_url)  # a bad URL fails now, not at the first SMS
+        self.base_url = base_url
+        self.session = aiohttp.ClientSession()
+
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (twilio's signature)
+        allow_redirects: bool = False,
+    ) -> Response:
+        request_headers = dict(headers or {})
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            request_headers["Authorization"] = f"Basic {token}"
+        total = timeout or self.timeout
+        async with self.session.request(
+            method.upper(),
+            rebase_url(uri, self.base_url),
+            params=params,
+            data=data,
+            headers=request_headers,
+            timeout=aiohttp.ClientTimeout(total=total, sock_connect=total),
+            allow_redirects=allow_redirects,
+        ) as response:
+            text = await response.text()
+        logger.debug("Twilio API %s %s -> %d", method.upper(), response.url.path, response.status)
+        return Response(response.status, text, response.headers)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+class TwilioGateway:
+    """Sends SMS through Twilio's REST API (or a Twilio-compatible one at `api_base_url`)."""
+
+    def __init__(
+        self,
+        client: Client,
+        http_client: _RebasedHttpClient,
+        from_number: str,
+        status_callback: str | None,
+    ) -> None:
+        self._client = client
+        self._http = http_client
+        self._from = from_number
+        self._status_callback = status_callback
+
+    @classmethod
+    async def create(
+        cls,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str = "https://api.twilio.com",
+        status_callback: str | None = None,
+        timeout: float = 15.0,  # noqa: ASYNC109 (a setting stored for every request)
+    ) -> TwilioGateway:
+        """Build the gateway; async because its HTTP session must belong to the running loop."""
+        http_client = _RebasedHttpClient(api_base_url, timeout)
+        client = Client(account_sid, auth_token, http_client=http_client)
+        return cls(client, http_client, from_number, status_callback)
+
+    async def send(self, to: str, body: str) -> SentSms:
+        """Create the message; raise SmsError saying whether a retry is safe."""
+        try:
+            message = await self._client.messages.create_async(
+                to=to, from_=self._from, body=body, status_callback=self._status_callback
+            )
+        except (TwilioRestException, TwilioServiceException) as e:
+            raise SmsError(
+                f"Twilio refused the SMS (HTTP {e.status}): {_rest_message(e)}",
+                code=e.code,
+                http_status=e.status,
+                retryable=e.status == 429,  # rate limited: the message was not created
+            ) from e
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
+            # No connection was made, so nothing was sent.
+            raise SmsError(f"Twilio API unreachable: {e}", retryable=True) from e
+        except TimeoutError as e:
+            raise SmsError(
+                f"Twilio API gave no answer within {self._http.timeout} s;"
+                " the SMS may have been sent"
+            ) from e
+        except aiohttp.ClientError as e:
+            raise SmsError(
+                f"Twilio API connection failed ({type(e).__name__}: {e});"
+                " the SMS may have been sent"
+            ) from e
+        except (TwilioException, json.JSONDecodeError) as e:
+            raise SmsError(f"Unreadable Twilio API answer: {e}") from e
+        sid, status = message.sid, message.status
+        if not isinstance(sid, str) or not sid:
+            raise SmsError("Twilio API answer has no message sid")
+        logger.debug("SMS to %s accepted: sid=%s status=%s", mask_phone(to), sid, status)
+        return SentSms(sid=sid, status=str(status))
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self._http.close()
+
+
+def _rest_message(e: TwilioRestException | TwilioServiceException) -> str:
+    if isinstance(e, TwilioRestException):
+        return str(e.msg)
+    return str(e.detail or e.title)

@@ -1,0 +1,251 @@
+"""SQLite storage (aiosqlite, WAL): users, reply routing, sent and received SMS."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+# One entry per schema version; a database at version N runs entries N.. in order.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        network TEXT NOT NULL,
+        nick TEXT NOT NULL,
+        nick_key TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (network, nick_key)
+    );
+    CREATE INDEX users_phone ON users (phone);
+    CREATE TABLE last_highlight (
+        user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE sent_sms (
+        sid TEXT PRIMARY KEY,
+        user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+        to_phone TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX sent_sms_user ON sent_sms (user_id, created_at);
+    CREATE TABLE received_sms (
+        sid TEXT PRIMARY KEY,
+        from_phone TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        forwarded_at REAL
+    );
+    CREATE INDEX received_sms_outbox ON received_sms (forwarded_at) WHERE forwarded_at IS NULL;
+    """,
+)
+
+
+class UserExists(Exception):
+    """That nick is already registered on that network."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    network: str
+    nick: str
+    phone: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """Who mentioned a user, and where: where a default SMS reply goes."""
+
+    user_id: int
+    channel: str
+    sender: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingSms:
+    sid: str
+    from_phone: str
+    body: str
+    received_at: float
+
+
+class Store:
+    """The one place that speaks SQL."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            store = cls(db)
+            await store._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"database schema version {version} is newer than this highlightd "
+                f"({len(MIGRATIONS)}); upgrade highlightd"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            # One transaction per version: a failed migration leaves the previous schema.
+            script = (
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\n"
+                f"PRAGMA user_version = {number + 1};\nCOMMIT;"
+            )
+            try:
+                await self._db.executescript(script)
+            except BaseException:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
+            log.info("database schema migrated to version %d", number + 1)
+
+    async def data_version(self) -> int:
+        """A number that changes whenever another connection (say, the CLI) commits."""
+        async with self._db.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # Users
+
+    async def add_user(self, network: str, nick: str, nick_key: str, phone: str) -> User:
+        now = time.time()
+        try:
+            async with self._db.execute(
+                "INSERT INTO users (network, nick, nick_key, phone, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (network, nick, nick_key, phone, now),
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.IntegrityError as exc:
+            raise UserExists(f"{nick} is already registered on {network}") from exc
+        assert row is not None
+        return User(int(row[0]), network, nick, phone, now)
+
+    async def remove_user(self, network: str, nick_key: str) -> bool:
+        async with self._db.execute(
+            "DELETE FROM users WHERE network = ? AND nick_key = ?", (network, nick_key)
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def users(self, network: str | None = None) -> list[User]:
+        sql = "SELECT id, network, nick, phone, created_at FROM users"
+        args: tuple[str, ...] = ()
+        if network is not None:
+            sql += " WHERE network = ?"
+            args = (network,)
+        async with self._db.execute(sql + " ORDER BY network, nick_key", args) as cur:
+            return [User(*row) async for row in cur]
+
+    async def users_by_phone(self, phone: str) -> list[User]:
+        async with self._db.execute(
+            "SELECT id, network, nick, phone, created_at FROM users WHERE phone = ?", (phone,)
+        ) as cur:
+            return [User(*row) async for row in cur]
+
+    # Reply routing
+
+    async def set_last_highlight(self, h: Highlight) -> None:
+        await self._db.execute(
+            "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            " channel = excluded.channel, sender = excluded.sender, at = excluded.at",
+            (h.user_id, h.channel, h.sender, h.at),
+        )
+
+    async def last_highlight(self, user_ids: Sequence[int]) -> Highlight | None:
+        """The most recent highlight among these users (one phone may have several)."""
+        if not user_ids:
+            return None
+        marks = ",".join("?" * len(user_ids))
+        async with self._db.execute(
+            "SELECT user_id, channel, sender, at FROM last_highlight"
+            f" WHERE user_id IN ({marks}) ORDER BY at DESC LIMIT 1",
+            tuple(user_ids),
+        ) as cur:
+            row = await cur.fetchone()
+        return Highlight(*row) if row else None
+
+    # Sent SMS
+
+    async def record_sent(self, sid: str, user_id: int | None, to: str, status: str) -> None:
+        now = time.time()
+        await self._db.execute(
+            "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (sid, user_id, to, status, now, now),
+        )
+
+    async def update_sent_status(self, sid: str, status: str) -> bool:
+        async with self._db.execute(
+            "UPDATE sent_sms SET status = ?, updated_at = ? WHERE sid = ?",
+            (status, time.time(), sid),
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def sent_status(self, sid: str) -> str | None:
+        async with self._db.execute("SELECT status FROM sent_sms WHERE sid = ?", (sid,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def last_sent_at(self, user_id: int) -> float | None:
+        async with self._db.execute(
+            "SELECT max(created_at) FROM sent_sms WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    # Received SMS: an outbox to the bus, deduplicated by Twilio's MessageSid
+
+    async def accept_incoming(self, sms: IncomingSms) -> bool:
+        """Store an incoming SMS; False when that MessageSid was seen before."""
+        async with self._db.execute(
+            "INSERT INTO received_sms (sid, from_phone, body, received_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sid) DO NOTHING",
+            (sms.sid, sms.from_phone, sms.body, sms.received_at),
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def unforwarded(self, limit: int = 100) -> list[IncomingSms]:
+        async with self._db.execute(
+            "SELECT sid, from_phone, body, received_at FROM received_sms"
+            " WHERE forwarded_at IS NULL ORDER BY received_at LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [IncomingSms(*row) async for row in cur]
+
+    async def mark_forwarded(self, sid: str) -> None:
+        await self._db.execute(
+            "UPDATE received_sms SET forwarded_at = ? WHERE sid = ?", (time.time(), sid)
+        )

@@ -1,0 +1,54 @@
+"""Shared fixtures: real servers on free ports, each stopped after its test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
+from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+
+
+@pytest.fixture
+async def irc_server(tmp_path: Path) -> AsyncIterator[IrcServer]:
+    server = IrcServer(tmp_path / "ircd")
+    await server.astart()
+    try:
+        yield server
+    finally:
+        await server.astop()
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    await server.astart()
+    try:
+        yield server
+    finally:
+        await server.astop()
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def irc_client_factory(irc_server: IrcServer) -> AsyncIterator[IrcClientFactory]:
+    """`await factory("alice")` connects a registered IrcTestClient (to irc_server by default)."""
+    clients: list[IrcTestClient] = []
+
+    async def connect(
+        nick: str, *, host: str | None = None, port: int | None = None
+    ) -> IrcTestClient:
+        client = await IrcTestClient.connect(host or irc_server.host, port or irc_server.port, nick)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        await client.close()

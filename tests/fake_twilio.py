@@ -1,0 +1,219 @@
+"""A local fake of the part of Twilio's REST API highlightd uses: creating a Message."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import math
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+API_VERSION = "2010-04-01"
+TEST_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """The X-Twilio-Signature Twilio would send for a POST of `params` to `url`."""
+    signature: str = RequestValidator(auth_token).compute_signature(url, params)
+    return signature
+
+
+@dataclass(frozen=True)
+class FakeMessage:
+    """One message the fake accepted."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+    params: dict[str, str] = field(repr=False)  # the whole form, for anything else
+
+
+@dataclass(frozen=True)
+class _Failure:
+    http_status: int
+    code: int
+    message: str
+
+
+class _Hang:
+    pass
+
+
+class _Drop:
+    pass
+
+
+class FakeTwilio:
+    """aiohttp server on 127.0.0.1 answering like Twilio's Messages endpoint."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.messages: list[FakeMessage] = []
+        self.requests = 0  # POSTs to the Messages endpoint, including refused ones
+        self._outcomes: deque[_Failure | _Hang | _Drop] = deque()
+        self._changed = asyncio.Condition()
+        self._release = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeTwilio is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def fail_next(self, http_status: int, code: int, message: str = "Fake failure") -> None:
+        """Answer the next authenticated POST with this Twilio error."""
+        self._outcomes.append(_Failure(http_status, code, message))
+
+    def hang_next(self) -> None:
+        """Never answer the next authenticated POST (until stop())."""
+        self._outcomes.append(_Hang())
+
+    def drop_next(self) -> None:
+        """Close the connection without answering the next authenticated POST."""
+        self._outcomes.append(_Drop())
+
+    async def wait_for_messages(self, n: int, timeout: float = 10) -> list[FakeMessage]:  # noqa: ASYNC109
+        """Return the messages once at least `n` were accepted (a guard, not a timing test)."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: len(self.messages) >= n)
+        except TimeoutError:
+            raise AssertionError(
+                f"FakeTwilio: expected {n} message(s) within {timeout}s, got"
+                f" {len(self.messages)}: {self.messages}"
+            ) from None
+        return list(self.messages)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post(
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message
+        )
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        self._release.set()  # let hung requests finish so shutdown is quick
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTwilio:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _authenticated(self, request: web.Request) -> bool:
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return user == self.account_sid and password == self.auth_token
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if not self._authenticated(request) or request.match_info["account_sid"] != (
+            self.account_sid
+        ):
+            return _error(401, 20003, "Authenticate")
+        if self._outcomes:
+            outcome = self._outcomes.popleft()
+            if isinstance(outcome, _Hang):
+                await self._release.wait()
+                return _error(503, 20500, "Fake hang released")
+            if isinstance(outcome, _Drop):
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()  # never written: the connection is gone
+            return _error(outcome.http_status, outcome.code, outcome.message)
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        if not form.get("To"):
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if not form.get("Body") and not form.get("MediaUrl") and not form.get("ContentSid"):
+            return _error(400, 21602, "Message body is required.")
+        message = FakeMessage(
+            sid="SM" + secrets.token_hex(16),
+            to=form["To"],
+            from_=form.get("From", ""),
+            body=form.get("Body", ""),
+            status_callback=form.get("StatusCallback"),
+            params=form,
+        )
+        async with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+        return web.json_response(self._resource(message), status=201)
+
+    def _resource(self, message: FakeMessage) -> dict[str, Any]:
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": message.body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": message.from_ or None,
+            "messaging_service_sid": message.params.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": str(_segments(message.body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": message.sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": message.to,
+            "uri": f"{uri}.json",
+        }
+
+
+def _segments(body: str) -> int:
+    # Rough: enough for a plausible resource; highlightd counts segments itself.
+    single, multi = (160, 153) if body.isascii() else (70, 67)
+    return 1 if len(body) <= single else math.ceil(len(body) / multi)
+
+
+def _error(http_status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": http_status,
+        },
+        status=http_status,
+    )

@@ -1,0 +1,172 @@
+"""An in-process highlightd wired to real servers, and the helpers end-to-end tests share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
+from highlightd.config import Settings
+from highlightd.daemon import Daemon, Role
+from highlightd.directory import nick_key
+from highlightd.store import Store
+from servers import IrcServer, IrcTestClient, free_port
+
+NETWORK = "testnet"
+CHANNEL = "#chan"
+BOT = "hlbot"
+FROM_NUMBER = "+15005550006"
+ALICE_PHONE = "+15551230001"
+_sids = itertools.count(1)
+
+
+def new_sid() -> str:
+    return f"SM{next(_sids):032x}"
+
+
+def settings_dict(
+    tmp_path: Path,
+    irc: IrcServer,
+    redis_url: str,
+    twilio: FakeTwilio | None,
+    web_port: int,
+    **policy: Any,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "storage": {"path": str(tmp_path / "highlightd.sqlite3")},
+        "redis": {"url": redis_url},
+        "web": {
+            "host": "127.0.0.1",
+            "port": web_port,
+            "public_url": f"http://127.0.0.1:{web_port}",
+        },
+        "sms": {"backend": "twilio" if twilio else "console"},
+        "policy": {"cooldown": 0, **policy},
+        "networks": [
+            {
+                "name": NETWORK,
+                "host": irc.host,
+                "port": irc.port,
+                "tls": False,
+                "nick": BOT,
+                "channels": [CHANNEL],
+                "send_burst": 20,
+                "send_rate": 50,
+            }
+        ],
+    }
+    if twilio is not None:
+        data["twilio"] = {
+            "account_sid": TEST_ACCOUNT_SID,
+            "auth_token": TEST_AUTH_TOKEN,
+            "from_number": FROM_NUMBER,
+            "api_base_url": twilio.base_url,
+        }
+    return data
+
+
+async def add_user(path: Path, nick: str, phone: str, network: str = NETWORK) -> None:
+    """Register a user through a connection of its own, as the CLI does."""
+    store = await Store.open(path)
+    try:
+        await store.add_user(network, nick, nick_key(nick), phone)
+    finally:
+        await store.close()
+
+
+@dataclass
+class Highlightd:
+    daemon: Daemon
+    settings: Settings
+    http: aiohttp.ClientSession
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.daemon.web_port}"
+
+    async def post(
+        self,
+        path: str,
+        form: dict[str, str],
+        *,
+        signature: str | None = None,
+        sign: bool = True,
+    ) -> aiohttp.ClientResponse:
+        headers = {}
+        if sign:
+            headers["X-Twilio-Signature"] = signature or twilio_signature(
+                TEST_AUTH_TOKEN, self.base_url + path, form
+            )
+        async with self.http.post(self.base_url + path, data=form, headers=headers) as resp:
+            await resp.read()
+            return resp
+
+    async def sms(self, body: str, phone: str = ALICE_PHONE, sid: str | None = None) -> str:
+        """POST an incoming SMS the way Twilio does; return its MessageSid."""
+        sid = sid or new_sid()
+        form = {"MessageSid": sid, "From": phone, "To": FROM_NUMBER, "Body": body}
+        resp = await self.post("/twilio/sms", form)
+        assert resp.status == 200, resp.status
+        return sid
+
+    async def healthz(self) -> tuple[int, dict[str, Any]]:
+        async with self.http.get(self.base_url + "/healthz") as resp:
+            return resp.status, await resp.json()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Highlightd]:
+    """Run a Daemon in this loop until the block ends; fail loudly if it dies early."""
+    daemon = Daemon(settings, role)
+    task = asyncio.create_task(daemon.run())
+    started = asyncio.create_task(daemon.started.wait())
+    done, _ = await asyncio.wait({task, started}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        started.cancel()
+        task.result()
+        raise AssertionError("daemon returned before it started")
+    if not done:
+        task.cancel()
+        raise AssertionError("daemon did not start in 20 s")
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Highlightd(daemon, settings, http)
+    finally:
+        daemon.stop()
+        done, _ = await asyncio.wait({task}, timeout=15)
+        if not done:
+            stacks = []
+            for t in asyncio.all_tasks():
+                stacks.append(f"--- {t.get_name()}: {t.get_coro()}")
+                stacks.extend(str(f) for f in t.get_stack())
+            task.cancel()
+            raise AssertionError("daemon did not stop in 15 s:\n" + "\n".join(stacks))
+        task.result()
+
+
+async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL) -> None:
+    """Wait until the bot has joined channel, as seen by a client already in it."""
+    await client.expect(
+        lambda line: line.command == "JOIN" and line.nick == BOT and line.text == channel
+    )
+
+
+def web_port() -> int:
+    return free_port()
+
+
+async def until_healthz(hl: Highlightd, status: int) -> dict[str, Any]:
+    """Poll /healthz until it answers status (a wait with a guard, not a timing check)."""
+    async with asyncio.timeout(15):
+        while True:
+            got, body = await hl.healthz()
+            if got == status:
+                return body
+            await asyncio.sleep(0.05)
