@@ -8,10 +8,12 @@ would drop every reply sent while the subscriber reconnects.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -20,6 +22,8 @@ from highlightd.retry import Backoff
 from highlightd.store import IncomingSms, Store
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 STREAM = "highlightd:replies"
 GROUP = "relay"
@@ -62,6 +66,36 @@ def default_consumer_name() -> str:
     return f"irc-{socket.gethostname()}"
 
 
+def _discard(task: asyncio.Future[Any]) -> None:
+    # An abandoned call may still fail as the client closes; nobody needs to hear it.
+    if not task.cancelled():
+        task.exception()
+
+
+def _keeps_cancellation(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Run a Redis call in a task of its own, so that cancelling us always cancels us.
+
+    redis-py 8.1 sometimes swallows a cancellation that arrives during a command
+    (seen in XREADGROUP BLOCK, SET, PING) and carries on: a daemon told to stop
+    would hang. Waiting through asyncio.wait keeps our own cancellation ours.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        call = asyncio.ensure_future(method(*args, **kwargs))
+        try:
+            await asyncio.wait({call})
+        except asyncio.CancelledError:
+            call.cancel()
+            call.add_done_callback(_discard)
+            raise
+        return call.result()
+
+    return wrapper
+
+
 class Bus:
     """Typed operations on the stream; no retry here, callers own their loops."""
 
@@ -70,6 +104,7 @@ class Bus:
         self.consumer = consumer or default_consumer_name()
         self._group_ready = False
 
+    @_keeps_cancellation
     async def publish(self, sms: IncomingSms) -> str:
         fields: dict[Any, Any] = {
             "sid": sms.sid,
@@ -90,25 +125,17 @@ class Bus:
                 raise
         self._group_ready = True
 
+    @_keeps_cancellation
     async def pending(self, count: int = 100) -> list[Reply]:
         """Entries delivered to this consumer earlier and never acknowledged."""
         await self._ensure_group()
         return await self._read("0", count, block=None)
 
+    @_keeps_cancellation
     async def next(self, count: int = 10) -> list[Reply]:
         """New entries, waiting up to BLOCK_MS for one."""
         await self._ensure_group()
-        # redis-py 8.1 sometimes swallows a cancellation that arrives during a
-        # blocking read and carries on reading: a daemon told to stop would hang.
-        # Waiting through asyncio.wait keeps our own cancellation ours.
-        read = asyncio.ensure_future(self._read(">", count, block=BLOCK_MS))
-        try:
-            await asyncio.wait({read})
-        except asyncio.CancelledError:
-            read.cancel()
-            read.add_done_callback(_discard)
-            raise
-        return read.result()
+        return await self._read(">", count, block=BLOCK_MS)
 
     async def _read(self, start: str, count: int, block: int | None) -> list[Reply]:
         try:
@@ -140,9 +167,11 @@ class Bus:
                 )
         return replies
 
+    @_keeps_cancellation
     async def already_said(self, sid: str) -> bool:
         return bool(await self.client.exists(SAID_PREFIX + sid))
 
+    @_keeps_cancellation
     async def done(self, reply: Reply) -> None:
         """Acknowledge an entry and remember its MessageSid as said."""
         async with self.client.pipeline(transaction=True) as pipe:
@@ -150,20 +179,20 @@ class Bus:
             pipe.xack(STREAM, GROUP, reply.entry_id)
             await pipe.execute()
 
+    @_keeps_cancellation
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    @_keeps_cancellation
     async def set_health(self, network: str, connected: bool, ttl: int) -> None:
         await self.client.set(HEALTH_PREFIX + network, "up" if connected else "down", ex=ttl)
 
+    @_keeps_cancellation
     async def health(self, networks: list[str]) -> dict[str, bool]:
         if not networks:
             return {}
         values = await self.client.mget([HEALTH_PREFIX + n for n in networks])
         return {n: v == "up" for n, v in zip(networks, values, strict=True)}
-
-
-def _discard(task: asyncio.Future[Any]) -> None:
-    # An abandoned read may still fail as the client closes; nobody needs to hear it.
-    if not task.cancelled():
-        task.exception()
 
 
 class Outbox:

@@ -15,7 +15,7 @@ from highlightd.config import ConfigError, Settings, e164, irc_nick, load_settin
 from highlightd.daemon import Role, run_main
 from highlightd.directory import nick_key
 from highlightd.sms import mask_phone
-from highlightd.store import Store, UserExists
+from highlightd.store import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
 
@@ -107,7 +107,7 @@ def _check_config(settings: Settings) -> int:
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
     try:
         store = await Store.open(settings.storage.path)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, SchemaTooNew) as exc:
         raise CommandError(f"cannot open {settings.storage.path}: {exc}") from exc
     try:
         if args.users_command == "list":

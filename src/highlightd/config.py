@@ -19,7 +19,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 DEFAULT_CONFIG = Path("highlightd.toml")
 MAX_NICK_LENGTH = 30
@@ -39,8 +44,10 @@ def e164(value: str) -> str:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"not an E.164 phone number (like +15551230001): {value!r}") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"not a valid phone number: {value!r}")
+    # "Possible" (right length for its country), not "valid": the validity tables lag
+    # behind new number ranges, and Twilio rejects a wrong number itself (21211).
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"not a possible phone number: {value!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -213,6 +220,8 @@ def load_settings(explicit: str | None = None) -> Settings:
     """Read the config file (if any) and the environment; raise ConfigError when unusable."""
     path, named = config_path(explicit)
     data: dict[str, Any] = {}
+    # Errors name the file when there is one; values can also come from the environment.
+    source = str(path) if path.is_file() else "config"
     if path.is_file():
         try:
             with path.open("rb") as fh:
@@ -226,4 +235,7 @@ def load_settings(explicit: str | None = None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(f"{path}: {line}" for line in _describe(exc))) from exc
+        raise ConfigError("\n".join(f"{source}: {line}" for line in _describe(exc))) from exc
+    except SettingsError as exc:
+        # A HIGHLIGHTD_* variable holding something that is not JSON for a list or table.
+        raise ConfigError(f"environment: {exc}") from exc

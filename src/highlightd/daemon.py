@@ -24,7 +24,7 @@ from highlightd.notifier import Notifier
 from highlightd.relay import Relay
 from highlightd.retry import Backoff
 from highlightd.sms import ConsoleGateway, SmsGateway, TwilioGateway
-from highlightd.store import Store
+from highlightd.store import SchemaTooNew, Store
 from highlightd.webhook import WebDeps, make_app
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Daemon:
             redis_url = self._redis_url(stack)
             try:
                 store = await Store.open(self.settings.storage.path)
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, OSError, SchemaTooNew) as exc:
                 raise StartupError(f"cannot open {self.settings.storage.path}: {exc}") from exc
             stack.push_async_callback(store.close)
             redis = connect(redis_url)

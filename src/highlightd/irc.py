@@ -73,7 +73,8 @@ class _Client(pydle.Client):  # type: ignore[misc]
         # dead link: catch OSError, and PING ourselves when the server goes quiet.
         ping_sent = False
         while self.connected:
-            timeout = PONG_TIMEOUT if ping_sent else self._network.settings.ping_interval
+            interval = self._network.settings.ping_interval
+            timeout = min(PONG_TIMEOUT, interval) if ping_sent else interval
             try:
                 data = await self.connection.recv(timeout=timeout)
             except TimeoutError:
@@ -98,6 +99,10 @@ class _Client(pydle.Client):  # type: ignore[misc]
             ping_sent = False
             await self.on_data(data)
         self.closed_event.set()
+
+    async def on_unknown(self, message: Any) -> None:
+        # pydle warns about every numeric it has no handler for (379, 671, ...).
+        log.debug("%s: unhandled %s %s", self._network.name, message.command, message.params)
 
     async def on_disconnect(self, expected: bool) -> None:
         self.closed_event.set()

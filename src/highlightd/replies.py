@@ -6,23 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# Twilio's opt-out and help keywords: Twilio answers them itself; they are never relayed.
+# Twilio's opt-out and help keywords: Twilio acts on them itself; they are never
+# relayed. The opt-in words (START, YES, UNSTOP) are: "yes" is a common answer.
 KEYWORDS = frozenset(
-    {
-        "STOP",
-        "STOPALL",
-        "UNSUBSCRIBE",
-        "CANCEL",
-        "END",
-        "QUIT",
-        "REVOKE",
-        "OPTOUT",
-        "START",
-        "YES",
-        "UNSTOP",
-        "HELP",
-        "INFO",
-    }
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "HELP", "INFO"}
 )
 
 _NICK = r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}"

@@ -53,6 +53,10 @@ MIGRATIONS: Sequence[str] = (
 )
 
 
+class SchemaTooNew(Exception):
+    """The database was written by a newer highlightd."""
+
+
 class UserExists(Exception):
     """That nick is already registered on that network."""
 
@@ -93,6 +97,9 @@ class Store:
     @classmethod
     async def open(cls, path: Path) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            # Said here: aiosqlite's failed connect leaves its thread reporting to a dead loop.
+            raise IsADirectoryError(f"{path} is a directory")
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             await db.execute("PRAGMA journal_mode = WAL")
@@ -113,7 +120,7 @@ class Store:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise SchemaTooNew(
                 f"database schema version {version} is newer than this highlightd "
                 f"({len(MIGRATIONS)}); upgrade highlightd"
             )

@@ -133,7 +133,7 @@ async def status_callback(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     try:
-        await deps.bus.client.ping()
+        await deps.bus.ping()
         redis_up = True
     except REDIS_DOWN:
         redis_up = False

@@ -1,0 +1,171 @@
+"""The daemon as users run it: `python -m highlightd run` in a process of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from harness import BOT, CHANNEL, wait_for_bot
+from servers import IrcClientFactory, IrcServer, free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def write_config(tmp_path: Path, irc: IrcServer, port: int) -> Path:
+    config = tmp_path / "highlightd.toml"
+    config.write_text(
+        f"""
+[storage]
+path = "{tmp_path / "data" / "highlightd.sqlite3"}"
+
+[web]
+port = {port}
+
+[[networks]]
+name = "testnet"
+host = "{irc.host}"
+port = {irc.port}
+tls = false
+nick = "{BOT}"
+channels = ["{CHANNEL}"]
+"""
+    )
+    return config
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HIGHLIGHTD_")}
+
+
+async def highlightd(*args: str, cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "highlightd",
+        *args,
+        cwd=cwd,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+class Output:
+    """Collects a process's stderr lines as they come, so a test can wait for one."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[str] = []
+        self._stream = stream
+        self._changed = asyncio.Event()
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while line := await self._stream.readline():
+            self.lines.append(line.decode().rstrip("\n"))
+            self._changed.set()
+        self._changed.set()
+
+    async def wait_for(self, text: str, timeout: float = 20) -> str:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.lines:
+                    if text in line:
+                        return line
+                if self.task.done():
+                    raise AssertionError(f"{text!r} never logged:\n" + "\n".join(self.lines))
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def daemon_process(
+    config: Path, cwd: Path
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Output]]:
+    proc = await highlightd("run", "--config", str(config), cwd=cwd)
+    assert proc.stderr is not None
+    output = Output(proc.stderr)
+    try:
+        yield proc, output
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await output.task
+
+
+async def test_sigterm_quits_irc_stops_embedded_redis_and_exits_0(
+    tmp_path: Path, irc_server: IrcServer, irc_client_factory: IrcClientFactory
+) -> None:
+    config = write_config(tmp_path, irc_server, free_port())
+    add = await highlightd(
+        "users",
+        "add",
+        "--config",
+        str(config),
+        "--network",
+        "testnet",
+        "--nick",
+        "alice",
+        "--phone",
+        "+15551230001",
+        cwd=tmp_path,
+    )
+    assert await add.wait() == 0
+    bob = await irc_client_factory("bob")
+    await bob.join(CHANNEL)
+    async with daemon_process(config, tmp_path) as (proc, output):
+        await output.wait_for("running: role all, 1 network(s), sms console, redis embedded")
+        await wait_for_bot(bob)
+        # The console backend prints the SMS, with the number masked.
+        await bob.privmsg(CHANNEL, "alice: are you there?")
+        line = await output.wait_for("SMS to ")
+        assert "+1•••••0001" in line and "[#chan] <bob> alice: are you there?" in line
+        assert not any("+15551230001" in x for x in output.lines)
+        socket_path = tmp_path / "data" / "valkey" / "valkey.sock"
+        assert socket_path.exists()
+
+        proc.send_signal(signal.SIGTERM)
+        quit_line = await bob.expect(lambda line: line.command == "QUIT" and line.nick == BOT)
+        assert "highlightd shutting down" in quit_line.text  # ngircd quotes it
+        async with asyncio.timeout(10):
+            assert await proc.wait() == 0
+        await output.task
+    assert output.lines[-1].endswith("highlightd stopped")
+    assert not any("Traceback" in x for x in output.lines)
+    with socket.socket(socket.AF_UNIX) as sock, pytest.raises(OSError):
+        sock.connect(str(socket_path))  # the embedded Valkey is gone
+
+
+async def test_port_in_use_is_one_clear_line_and_exit_1(
+    tmp_path: Path, irc_server: IrcServer
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = write_config(tmp_path, irc_server, port)
+        async with daemon_process(config, tmp_path) as (proc, output):
+            async with asyncio.timeout(20):
+                assert await proc.wait() == 1
+            await output.task
+    errors = [x for x in output.lines if "ERROR" in x]
+    assert len(errors) == 1
+    assert f"cannot start: cannot listen on 127.0.0.1:{port}" in errors[0]
+    assert not any("Traceback" in x for x in output.lines)
+
+
+async def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[[networks]]\nname = "x"\nhost = "h"\nnick = "' + "n" * 31 + '"\n')
+    proc = await highlightd("run", "--config", str(config), cwd=tmp_path)
+    _out, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "networks[0].nick: nick is longer than 30 characters" in err.decode()

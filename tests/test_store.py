@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from highlightd.directory import Directory, nick_key
+from highlightd.store import (
+    MIGRATIONS,
+    Highlight,
+    IncomingSms,
+    SchemaTooNew,
+    Store,
+    User,
+    UserExists,
+)
+
+ALICE = "+15551230001"
+BOB = "+15551230002"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "highlightd.sqlite3"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    store = await Store.open(db_path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as db:
+        return db.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def add(store: Store, nick: str, phone: str = ALICE, network: str = "libera") -> User:
+    return await store.add_user(network, nick, nick_key(nick), phone)
+
+
+def sms(sid: str, at: float, body: str = "hi", phone: str = ALICE) -> IncomingSms:
+    return IncomingSms(sid, phone, body, at)
+
+
+# Schema and migrations
+
+
+async def test_fresh_database_is_migrated_and_in_wal_mode(store: Store, db_path: Path) -> None:
+    assert pragma(db_path, "user_version") == len(MIGRATIONS)
+    assert pragma(db_path, "journal_mode") == "wal"
+    with sqlite3.connect(db_path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"users", "last_highlight", "sent_sms", "received_sms"} <= tables
+
+
+async def test_reopening_does_not_migrate_again(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="highlightd.store")
+    first = await Store.open(db_path)
+    try:
+        await add(first, "alice")
+    finally:
+        await first.close()
+    migrated = [r.getMessage() for r in caplog.records if "schema migrated" in r.getMessage()]
+    assert migrated == [f"database schema migrated to version {len(MIGRATIONS)}"]
+    caplog.clear()
+
+    second = await Store.open(db_path)
+    try:
+        assert [u.nick for u in await second.users()] == ["alice"]
+    finally:
+        await second.close()
+    assert [r for r in caplog.records if "schema migrated" in r.getMessage()] == []
+    assert pragma(db_path, "user_version") == len(MIGRATIONS)
+
+
+async def test_newer_schema_refuses_to_open(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    newer = len(MIGRATIONS) + 1
+    with sqlite3.connect(db_path) as db:
+        db.execute(f"PRAGMA user_version = {newer}")
+    with pytest.raises(SchemaTooNew, match="newer than this highlightd") as caught:
+        await Store.open(db_path)
+    assert f"version {newer}" in str(caught.value)
+    assert "upgrade highlightd" in str(caught.value)
+    assert pragma(db_path, "user_version") == newer
+
+
+# Users
+
+
+async def test_add_and_list_users(store: Store) -> None:
+    alice = await add(store, "Alice")
+    bob = await add(store, "bob", BOB, network="oftc")
+    carol = await add(store, "carol", BOB)
+    assert alice.id != bob.id != carol.id
+    assert (alice.network, alice.nick, alice.phone) == ("libera", "Alice", ALICE)
+    assert await store.users() == [alice, carol, bob]  # by network, then nick
+    assert await store.users("libera") == [alice, carol]
+    assert await store.users("oftc") == [bob]
+    assert await store.users("efnet") == []
+
+
+async def test_add_same_nick_key_raises_user_exists(store: Store) -> None:
+    await add(store, "[alice]")
+    with pytest.raises(UserExists, match=r"\{ALICE\} is already registered on libera"):
+        await add(store, "{ALICE}", BOB)
+    assert len(await store.users()) == 1
+    # Another network is another namespace.
+    await add(store, "[alice]", network="oftc")
+    assert len(await store.users()) == 2
+
+
+async def test_remove_user(store: Store) -> None:
+    await add(store, "alice")
+    bob = await add(store, "bob", BOB)
+    assert await store.remove_user("libera", nick_key("ALICE")) is True
+    assert await store.users() == [bob]
+    assert await store.remove_user("libera", nick_key("alice")) is False
+    assert await store.remove_user("oftc", nick_key("bob")) is False
+    assert await store.users() == [bob]
+
+
+async def test_users_by_phone(store: Store) -> None:
+    alice = await add(store, "alice")
+    alice_oftc = await add(store, "alice", network="oftc")
+    await add(store, "bob", BOB)
+    found = await store.users_by_phone(ALICE)
+    assert sorted(found, key=lambda u: u.id) == [alice, alice_oftc]
+    assert await store.users_by_phone("+15559990000") == []
+
+
+# Reply routing
+
+
+async def test_last_highlight_picks_the_most_recent_of_several_users(store: Store) -> None:
+    a = await add(store, "alice")
+    b = await add(store, "alice", network="oftc")
+    c = await add(store, "bob", BOB)
+    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    await store.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
+    await store.set_last_highlight(Highlight(c.id, "#three", "z", 300.0))
+
+    assert await store.last_highlight([a.id, b.id]) == Highlight(b.id, "#two", "y", 200.0)
+    assert await store.last_highlight([a.id]) == Highlight(a.id, "#one", "x", 100.0)
+    assert await store.last_highlight([a.id, b.id, c.id]) == Highlight(c.id, "#three", "z", 300.0)
+    assert await store.last_highlight([]) is None
+    assert await store.last_highlight([c.id + 100]) is None
+
+
+async def test_last_highlight_updates_on_conflict(store: Store) -> None:
+    a = await add(store, "alice")
+    b = await add(store, "alice", network="oftc")
+    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    await store.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
+    await store.set_last_highlight(Highlight(a.id, "#new", "w", 300.0))
+    assert await store.last_highlight([a.id]) == Highlight(a.id, "#new", "w", 300.0)
+    assert await store.last_highlight([a.id, b.id]) == Highlight(a.id, "#new", "w", 300.0)
+
+
+async def test_removing_a_user_removes_its_last_highlight(store: Store, db_path: Path) -> None:
+    a = await add(store, "alice")
+    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    assert await store.remove_user("libera", nick_key("alice"))
+    assert await store.last_highlight([a.id]) is None
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM last_highlight").fetchone()[0] == 0
+
+
+async def test_last_highlight_needs_an_existing_user(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.set_last_highlight(Highlight(12345, "#one", "x", 100.0))
+
+
+# Sent SMS
+
+
+async def test_sent_sms_status(store: Store, db_path: Path) -> None:
+    a = await add(store, "alice")
+    assert await store.last_sent_at(a.id) is None
+    await store.record_sent("SM1", a.id, ALICE, "queued")
+    await store.record_sent("SM2", a.id, ALICE, "queued")
+    await store.record_sent("SM3", None, BOB, "failed")
+    assert await store.sent_status("SM1") == "queued"
+    assert await store.sent_status("SM3") == "failed"
+    assert await store.sent_status("SMnope") is None
+
+    assert await store.update_sent_status("SM1", "delivered") is True
+    assert await store.sent_status("SM1") == "delivered"
+    assert await store.sent_status("SM2") == "queued"
+    assert await store.update_sent_status("SMnope", "delivered") is False
+    assert await store.sent_status("SMnope") is None
+
+    with sqlite3.connect(db_path) as db:
+        newest = db.execute("SELECT max(created_at) FROM sent_sms WHERE user_id = ?", (a.id,))
+        assert await store.last_sent_at(a.id) == newest.fetchone()[0]
+
+
+async def test_removing_a_user_keeps_its_sent_sms(store: Store) -> None:
+    a = await add(store, "alice")
+    await store.record_sent("SM1", a.id, ALICE, "sent")
+    await store.remove_user("libera", nick_key("alice"))
+    assert await store.sent_status("SM1") == "sent"
+    assert await store.last_sent_at(a.id) is None
+
+
+# Received SMS
+
+
+async def test_accept_incoming_deduplicates_by_sid(store: Store) -> None:
+    assert await store.accept_incoming(sms("SM1", 10.0, "first")) is True
+    assert await store.accept_incoming(sms("SM1", 11.0, "retry")) is False
+    assert await store.accept_incoming(sms("SM2", 12.0)) is True
+    assert await store.unforwarded() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
+
+
+async def test_unforwarded_in_order_and_mark_forwarded(store: Store) -> None:
+    for sid, at in [("SMc", 30.0), ("SMa", 10.0), ("SMb", 20.0)]:
+        await store.accept_incoming(sms(sid, at))
+    assert [s.sid for s in await store.unforwarded()] == ["SMa", "SMb", "SMc"]
+    assert [s.sid for s in await store.unforwarded(limit=2)] == ["SMa", "SMb"]
+
+    await store.mark_forwarded("SMb")
+    assert [s.sid for s in await store.unforwarded()] == ["SMa", "SMc"]
+    await store.mark_forwarded("SMa")
+    await store.mark_forwarded("SMc")
+    assert await store.unforwarded() == []
+    # A forwarded SMS is still known: Twilio retrying it is not accepted again.
+    assert await store.accept_incoming(sms("SMa", 40.0)) is False
+    assert await store.unforwarded() == []
+
+
+async def test_outbox_survives_reopening(db_path: Path) -> None:
+    first = await Store.open(db_path)
+    try:
+        await first.accept_incoming(sms("SM1", 1.0, "kept"))
+    finally:
+        await first.close()
+    second = await Store.open(db_path)
+    try:
+        assert await second.unforwarded() == [sms("SM1", 1.0, "kept")]
+    finally:
+        await second.close()
+
+
+# Change detection across connections
+
+
+async def test_data_version_changes_only_on_another_connections_commit(
+    store: Store, db_path: Path
+) -> None:
+    before = await store.data_version()
+    assert await store.data_version() == before
+    await add(store, "alice")  # our own commit
+    assert await store.data_version() == before
+
+    other = await Store.open(db_path)
+    try:
+        await add(other, "bob", BOB)
+    finally:
+        await other.close()
+    after = await store.data_version()
+    assert after != before
+    assert await store.data_version() == after
+
+
+async def test_directory_refresh_sees_users_added_elsewhere(store: Store, db_path: Path) -> None:
+    directory = Directory(store)
+    await directory.refresh()
+    assert directory.match("libera", "rfc1459", "hi alice") == set()
+
+    other = await Store.open(db_path)
+    try:
+        alice = await add(other, "alice")
+    finally:
+        await other.close()
+    assert directory.user(alice.id) is None  # not until the next refresh
+    await directory.refresh()
+    assert directory.user(alice.id) == alice
+    assert directory.match("libera", "rfc1459", "hi ALICE") == {alice.id}
+    assert directory.match("oftc", "rfc1459", "hi alice") == set()
+
+    other = await Store.open(db_path)
+    try:
+        await other.remove_user("libera", nick_key("alice"))
+    finally:
+        await other.close()
+    await directory.refresh()
+    assert directory.user(alice.id) is None
+    assert directory.match("libera", "rfc1459", "hi alice") == set()
