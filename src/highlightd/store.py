@@ -88,6 +88,14 @@ class IncomingSms:
     received_at: float
 
 
+def _prepare(path: Path) -> None:
+    """Make the folder; refuse a directory here, since aiosqlite's failed connect
+    leaves its thread reporting to a loop that may be gone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory")
+
+
 class Store:
     """The one place that speaks SQL."""
 
@@ -96,10 +104,7 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():
-            # Said here: aiosqlite's failed connect leaves its thread reporting to a dead loop.
-            raise IsADirectoryError(f"{path} is a directory")
+        _prepare(path)
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             await db.execute("PRAGMA journal_mode = WAL")
