@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,36 @@ async def test_unknown_sender_gets_empty_twiml_and_nothing_is_said(world: World)
     line = await world.bob.expect_privmsg(from_nick=BOT)
     assert line.text == "alice (SMS): from alice"
     assert len(world.twilio.messages) == 1  # no SMS answer to the stranger
+
+
+async def test_twilio_429_is_retried_and_sent_once(world: World) -> None:
+    world.twilio.fail_next(429, 20429, "Too Many Requests")
+    await world.bob.privmsg(CHANNEL, "alice: busy?")
+    [sms] = await world.twilio.wait_for_messages(1)
+    assert sms.body == "[#chan] <bob> alice: busy?"
+    assert world.twilio.requests == 2
+
+
+async def test_twilio_500_is_not_retried_and_the_daemon_goes_on(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 500 may come after Twilio queued the SMS: sending again could text twice.
+    world.twilio.fail_next(500, 20500, "Internal Server Error")
+    await world.bob.privmsg(CHANNEL, "alice: first")
+    async with asyncio.timeout(10):
+        while True:
+            if failures := _notifier_failures(caplog):
+                break
+            await asyncio.sleep(0.02)
+    await world.bob.privmsg(CHANNEL, "alice: second")
+    [sms] = await world.twilio.wait_for_messages(1)
+    assert sms.body == "[#chan] <bob> alice: second"
+    assert world.twilio.requests == 2  # the failed one was not sent again
+    assert len(_notifier_failures(caplog)) == 1
+    assert ALICE_PHONE not in failures[0].getMessage()
+
+
+def _notifier_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.name == "highlightd.notifier" and "failed" in r.getMessage()
+    ]

@@ -1,0 +1,194 @@
+"""The HTTP side on its own (--role web), and the two roles split over one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from fake_twilio import TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
+from harness import (
+    ALICE_PHONE,
+    BOT,
+    CHANNEL,
+    Highlightd,
+    add_user,
+    new_sid,
+    running,
+    settings_dict,
+    until_healthz,
+    wait_for_bot,
+    web_port,
+)
+from highlightd.bus import STREAM
+from highlightd.config import Settings
+from highlightd.store import Store
+from servers import IrcClientFactory, IrcServer, RedisServer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, irc_server: IrcServer, redis_server: RedisServer, fake_twilio: FakeTwilio
+) -> Settings:
+    return Settings(
+        **settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
+    )
+
+
+@pytest.fixture
+async def web(settings: Settings) -> AsyncIterator[Highlightd]:
+    await add_user(settings.storage.path, "alice", ALICE_PHONE)
+    async with running(settings, role="web") as hl:
+        yield hl
+
+
+async def stream_length(redis_server: RedisServer) -> int:
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        return int(await client.xlen(STREAM))
+    finally:
+        await client.aclose()
+
+
+async def stream_bodies(redis_server: RedisServer) -> list[str]:
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        return [fields["body"] for _id, fields in await client.xrange(STREAM)]
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("form", "missing"),
+    [
+        ({"From": ALICE_PHONE, "Body": "hi"}, "MessageSid"),
+        ({"MessageSid": "SM1", "Body": "hi"}, "From"),
+        ({"MessageSid": "SM1", "From": ALICE_PHONE}, "Body"),
+    ],
+)
+async def test_signed_form_without_a_field_is_400_naming_it(
+    web: Highlightd, redis_server: RedisServer, form: dict[str, str], missing: str
+) -> None:
+    async with web.http.post(
+        web.base_url + "/twilio/sms",
+        data=form,
+        headers={"X-Twilio-Signature": _sign(web, "/twilio/sms", form)},
+    ) as resp:
+        assert resp.status == 400
+        assert missing in await resp.text()
+    assert await stream_length(redis_server) == 0
+
+
+async def test_body_over_64_kib_is_413(web: Highlightd, redis_server: RedisServer) -> None:
+    form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "Body": "x" * 70_000}
+    resp = await web.post("/twilio/sms", form)
+    assert resp.status == 413
+    assert await stream_length(redis_server) == 0
+
+
+async def test_missing_signature_is_403_before_the_body_is_read(web: Highlightd) -> None:
+    form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "Body": "x" * 70_000}
+    assert (await web.post("/twilio/sms", form, sign=False)).status == 403
+
+
+async def test_signature_over_another_url_is_403(web: Highlightd) -> None:
+    form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "Body": "hi"}
+    https = _sign_url(web.base_url.replace("http://", "https://") + "/twilio/sms", form)
+    assert (await web.post("/twilio/sms", form, signature=https)).status == 403
+    assert (await web.post("/twilio/sms", form)).status == 200  # the same form, signed right
+
+
+async def test_accepted_sms_is_answered_with_empty_twiml_and_put_on_the_bus(
+    web: Highlightd, redis_server: RedisServer
+) -> None:
+    form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "Body": "hello"}
+    async with web.http.post(
+        web.base_url + "/twilio/sms",
+        data=form,
+        headers={"X-Twilio-Signature": _sign(web, "/twilio/sms", form)},
+    ) as resp:
+        assert resp.status == 200
+        assert resp.content_type == "application/xml"
+        text = await resp.text()
+    assert "<Response />" in text and "<Message" not in text
+    await _until(lambda: stream_length(redis_server), 1)
+
+
+async def test_stop_keyword_is_not_put_on_the_bus(
+    web: Highlightd, redis_server: RedisServer
+) -> None:
+    await web.sms("STOP")
+    await web.sms("hello")
+    # The outbox forwards in arrival order: a relayed STOP would stand before hello.
+    await _until(lambda: stream_length(redis_server), 1)
+    assert await stream_bodies(redis_server) == ["hello"]
+
+
+async def test_status_callback_updates_the_sent_sms(web: Highlightd, settings: Settings) -> None:
+    store = await Store.open(settings.storage.path)
+    try:
+        await store.record_sent("SMabc", None, ALICE_PHONE, "queued")
+        form = {"MessageSid": "SMabc", "MessageStatus": "delivered"}
+        assert (await web.post("/twilio/status", form)).status == 204
+        assert await store.sent_status("SMabc") == "delivered"
+        assert (
+            await web.post("/twilio/status", {**form, "MessageStatus": "x"}, sign=False)
+        ).status == 403
+        assert await store.sent_status("SMabc") == "delivered"
+    finally:
+        await store.close()
+
+
+async def test_metrics_count_what_the_webhook_saw(web: Highlightd) -> None:
+    await web.sms("hello")
+    await web.post("/twilio/sms", {"MessageSid": new_sid(), "From": "+15559990000", "Body": "x"})
+    async with web.http.get(web.base_url + "/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    assert 'highlightd_sms_received_total{outcome="accepted"} 1.0' in text
+    assert 'highlightd_sms_received_total{outcome="unknown_sender"} 1.0' in text
+
+
+async def test_split_roles_relay_through_redis(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    fake_twilio: FakeTwilio,
+    irc_client_factory: IrcClientFactory,
+) -> None:
+    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
+    settings = Settings(**data)
+    await add_user(settings.storage.path, "alice", ALICE_PHONE)
+    bob = await irc_client_factory("bob")
+    await bob.join(CHANNEL)
+    async with running(settings, role="irc"), running(settings, role="web") as web:
+        await wait_for_bot(bob)
+        body = await until_healthz(web, 200)
+        assert body["networks"] == {"testnet": "connected"}
+        await bob.privmsg(CHANNEL, "alice: split?")
+        await fake_twilio.wait_for_messages(1)
+        await web.sms("works")
+        line = await bob.expect_privmsg(from_nick=BOT, target="bob")
+        assert line.text == "alice (SMS): works"
+
+
+def _sign(hl: Highlightd, path: str, form: dict[str, str]) -> str:
+    return _sign_url(hl.base_url + path, form)
+
+
+def _sign_url(url: str, form: dict[str, str]) -> str:
+    return twilio_signature(TEST_AUTH_TOKEN, url, form)
+
+
+async def _until(probe: Callable[[], Awaitable[int]], expected: int) -> None:
+    """Wait (with a guard) until probe() reaches expected."""
+    async with asyncio.timeout(10):
+        while True:
+            if await probe() >= expected:
+                return
+            await asyncio.sleep(0.02)
