@@ -128,6 +128,17 @@ class _Client(pydle.Client):  # type: ignore[misc]
             self.fatal = f"the server refuses nick {self._network.settings.nick!r}: {reason}"
             await self.disconnect(expected=True)
 
+    async def on_raw_nick(self, message: Any) -> None:
+        # The server may rename us (services, a collision): keep knowing who we are.
+        nick, _meta = self._parse_user(message.source)
+        if (
+            self.own_nick
+            and message.params
+            and self._network.fold(nick) == self._network.fold(self.own_nick)
+        ):
+            self.own_nick = message.params[0]
+        await super().on_raw_nick(message)
+
     async def on_raw_privmsg(self, message: Any) -> None:
         # Captured before pydle's handler awaits anything: lines are handled as
         # separate tasks, and "who mentioned me last" depends on their order.
