@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import pytest
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No HIGHLIGHTD_* variable of the machine, and no ./highlightd.toml, reaches a test."""
+    for key in list(os.environ):
+        if key.upper().startswith("HIGHLIGHTD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

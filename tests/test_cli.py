@@ -32,15 +32,6 @@ nick = "highlightd"
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No HIGHLIGHTD_* variable of the machine, and no ./highlightd.toml, reaches a test."""
-    for key in list(os.environ):
-        if key.upper().startswith("HIGHLIGHTD_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture
 def config(tmp_path: Path) -> str:
     path = tmp_path / "highlightd-test.toml"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -25,15 +24,6 @@ account_sid = "{SID}"
 auth_token = "{AUTH_TOKEN}"
 from_number = "+15005550006"
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No HIGHLIGHTD_* variable of the machine, and no ./highlightd.toml, reaches a test."""
-    for key in list(os.environ):
-        if key.upper().startswith("HIGHLIGHTD_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 def write(tmp_path: Path, text: str, name: str = "config.toml") -> str:

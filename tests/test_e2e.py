@@ -39,6 +39,11 @@ class World:
     irc: IrcServer
     redis: RedisServer
 
+    async def mentioned(self) -> None:
+        """bob mentions alice and her SMS goes out: her answers now go to bob."""
+        await self.bob.privmsg(CHANNEL, "alice: hi")
+        await self.twilio.wait_for_messages(1)
+
 
 @pytest.fixture
 async def world(
@@ -86,16 +91,14 @@ async def test_no_sms_for_partial_words_or_own_lines(world: World) -> None:
 
 
 async def test_sms_reply_goes_to_the_mentioner_as_private_message(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: lunch?")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.hl.sms("on my way")
     line = await world.bob.expect_privmsg(from_nick=BOT, target="bob")
     assert line.text == "alice (SMS): on my way"
 
 
 async def test_sms_reply_to_a_channel_and_to_a_nick(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: ping")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.hl.sms("#chan hello everyone")
     line = await world.bob.expect_privmsg(from_nick=BOT, target=CHANNEL)
     assert line.text == "alice (SMS): hello everyone"
@@ -108,8 +111,7 @@ async def test_sms_reply_to_a_channel_and_to_a_nick(world: World) -> None:
 
 
 async def test_bad_or_missing_signature_is_403_and_says_nothing(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     form = {"MessageSid": "SM" + "f" * 32, "From": ALICE_PHONE, "Body": "forged"}
     assert (await world.hl.post("/twilio/sms", form, signature="bm9wZQ==")).status == 403
     assert (await world.hl.post("/twilio/sms", form, sign=False)).status == 403
@@ -119,8 +121,7 @@ async def test_bad_or_missing_signature_is_403_and_says_nothing(world: World) ->
 
 
 async def test_duplicate_message_sid_is_said_once(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     sid = await world.hl.sms("only once")
     await world.hl.sms("only once", sid=sid)  # Twilio retrying the same webhook
     await world.hl.sms("marker")
@@ -130,8 +131,7 @@ async def test_duplicate_message_sid_is_said_once(world: World) -> None:
 
 
 async def test_cr_lf_in_sms_body_cannot_inject_irc_commands(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.hl.sms("hi\r\nJOIN #evil\r\nPRIVMSG #chan :pwned\nQUIT :bye\x00")
     line = await world.bob.expect_privmsg(from_nick=BOT, target="bob")
     assert line.text == "alice (SMS): hi JOIN #evil PRIVMSG #chan :pwned QUIT :bye"
@@ -146,8 +146,7 @@ async def test_cr_lf_in_sms_body_cannot_inject_irc_commands(world: World) -> Non
 
 
 async def test_long_reply_is_split_into_lines_the_server_accepts(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.hl.sms("é" * 600)  # 1200 UTF-8 bytes: one line would be refused
     texts = []
     while sum(len(t) for t in texts) < 600:
@@ -165,8 +164,7 @@ async def test_healthz_reports_each_network(world: World) -> None:
 async def test_irc_restart_rejoins_and_delivers_reply_sent_during_outage(
     world: World, irc_client_factory: IrcClientFactory
 ) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.irc.astop()
     await world.hl.sms("sent while IRC was down")
     body = await until_healthz(world.hl, 503)
@@ -182,8 +180,7 @@ async def test_irc_restart_rejoins_and_delivers_reply_sent_during_outage(
 
 
 async def test_redis_outage_loses_no_reply(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     await world.redis.akill()
     await world.hl.sms("accepted while redis was down")
     body = await until_healthz(world.hl, 503)
@@ -194,8 +191,7 @@ async def test_redis_outage_loses_no_reply(world: World) -> None:
 
 
 async def test_unknown_sender_gets_empty_twiml_and_nothing_is_said(world: World) -> None:
-    await world.bob.privmsg(CHANNEL, "alice: hi")
-    await world.twilio.wait_for_messages(1)
+    await world.mentioned()
     form = {"MessageSid": "SM" + "e" * 32, "From": "+15559990000", "Body": "#chan spam"}
     resp = await world.hl.post("/twilio/sms", form)
     assert resp.status == 200
