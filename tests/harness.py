@@ -48,7 +48,7 @@ def settings_dict(
             "public_url": f"http://127.0.0.1:{web_port}",
         },
         "sms": {"backend": "twilio" if twilio else "console"},
-        "policy": {"cooldown": 0, **policy},
+        "policy": {"cooldown": 0, "active_window": 0, **policy},
         "networks": [
             {
                 "name": NETWORK,

@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
@@ -109,8 +110,40 @@ class TwilioSettings(_Section):
     timeout: float = Field(default=15.0, gt=0)
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"not an IANA timezone (like Europe/Berlin): {value!r}") from None
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_timezone)]
+
+
 class PolicySettings(_Section):
+    """When a highlight is worth an SMS; see policy.py for the order of the rules."""
+
     cooldown: float = Field(default=300.0, ge=0)
+    active_window: float = Field(default=300.0, ge=0)
+    mass_highlight: int = Field(default=5, ge=2)
+    # Added to the built-in list of services and well-known bots.
+    ignore_nicks: list[Nick] = []
+    user_daily_segments: int = Field(default=20, ge=1)
+    global_daily_segments: int = Field(default=500, ge=1)
+    max_segments: int = Field(default=1, ge=1, le=10)
+    # The day that budgets count in, for users who have not set their own timezone.
+    timezone: Timezone = "UTC"
+
+
+class NetworkPolicy(_Section):
+    """Per-network changes to [policy]; what is not set here comes from [policy]."""
+
+    cooldown: float | None = Field(default=None, ge=0)
+    active_window: float | None = Field(default=None, ge=0)
+    mass_highlight: int | None = Field(default=None, ge=2)
+    ignore_nicks: list[Nick] = []
+    max_segments: int | None = Field(default=None, ge=1, le=10)
 
 
 class NetworkSettings(_Section):
@@ -128,6 +161,7 @@ class NetworkSettings(_Section):
     send_rate: float = Field(default=1.0, gt=0)
     # Seconds without a line from the server before we PING it ourselves.
     ping_interval: float = Field(default=60.0, gt=0)
+    policy: NetworkPolicy = NetworkPolicy()
 
     @model_validator(mode="after")
     def _sasl_pair(self) -> NetworkSettings:

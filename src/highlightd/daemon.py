@@ -118,9 +118,7 @@ class Daemon:
     ) -> None:
         directory = Directory(store)
         await directory.refresh()
-        notifier = Notifier(
-            store, directory, gateway, self.networks, self.metrics, self.settings.policy.cooldown
-        )
+        notifier = Notifier(store, directory, gateway, self.networks, self.metrics, self.settings)
         for settings in self.settings.networks:
             self.networks[settings.name] = Network(settings, notifier.submit)
         relay = Relay(bus, store, self.networks, self.metrics, notifier.bounce)

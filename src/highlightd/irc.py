@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 REGISTRATION_TIMEOUT = 60.0
 PONG_TIMEOUT = 30.0
 QUIT_MESSAGE = "highlightd shutting down"
+WHO_TIMEOUT = 5.0
+AWAY_FRESH = 30.0  # seconds a WHO answer about /away is trusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,7 @@ class IrcMessage:
 @dataclass(slots=True)
 class _Outgoing:
     command: str
-    target: str
-    text: str
+    params: tuple[str, ...]
     done: asyncio.Future[None] = field(repr=False)
 
 
@@ -128,6 +129,15 @@ class _Client(pydle.Client):  # type: ignore[misc]
             self.fatal = f"the server refuses nick {self._network.settings.nick!r}: {reason}"
             await self.disconnect(expected=True)
 
+    async def on_raw_352(self, message: Any) -> None:
+        if len(message.params) >= 7:
+            self._network.who_reply(message.params[5], message.params[6])
+
+    async def on_raw_315(self, message: Any) -> None:
+        if len(message.params) >= 2:
+            self._network.who_end(message.params[1])
+        await super().on_raw_315(message)
+
     async def on_raw_nick(self, message: Any) -> None:
         # The server may rename us (services, a collision): keep knowing who we are.
         nick, _meta = self._parse_user(message.source)
@@ -165,6 +175,9 @@ class Network:
         self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
         self.state_changed = asyncio.Event()
         self._stopping = False
+        self._last_spoke: dict[str, float] = {}
+        self._away: dict[str, tuple[bool, float]] = {}
+        self._who_waiters: dict[str, asyncio.Future[bool | None]] = {}
 
     # What the rest of the daemon asks
 
@@ -192,24 +205,75 @@ class Network:
             self.fold(user) == key for chan in client.channels.values() for user in chan["users"]
         )
 
+    # Presence, for the notification policy
+
+    def present(self, channel: str) -> set[str]:
+        """The folded nicks in a channel with us."""
+        client = self._client
+        if client is None or not self.connected:
+            return set()
+        key = self.fold(channel)
+        return {
+            self.fold(user)
+            for name, chan in client.channels.items()
+            if self.fold(name) == key
+            for user in chan["users"]
+        }
+
+    def spoke_ago(self, nick: str) -> float | None:
+        """Seconds since nick last said something where we could hear it."""
+        at = self._last_spoke.get(self.fold(nick))
+        return None if at is None else time.monotonic() - at
+
+    async def away(self, nick: str) -> bool | None:
+        """Whether nick is /away, asked with WHO; None when the server does not say."""
+        if not self.connected:
+            return None
+        key = self.fold(nick)
+        known = self._away.get(key)
+        if known is not None and time.monotonic() - known[1] < AWAY_FRESH:
+            return known[0]
+        waiter = self._who_waiters.get(key)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._who_waiters[key] = waiter
+            self._enqueue("WHO", (nick,))
+        try:
+            async with asyncio.timeout(WHO_TIMEOUT):
+                return await asyncio.shield(waiter)
+        except TimeoutError:
+            self._who_waiters.pop(key, None)
+            return None
+
+    def who_reply(self, nick: str, flags: str) -> None:
+        """A WHO line (352): H is here, G is gone (away)."""
+        key = self.fold(nick)
+        away = flags.startswith("G")
+        self._away[key] = (away, time.monotonic())
+        waiter = self._who_waiters.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(away)
+
+    def who_end(self, mask: str) -> None:
+        """End of WHO (315): a nick without a 352 is not there to be asked."""
+        waiter = self._who_waiters.pop(self.fold(mask), None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _enqueue(self, command: str, params: tuple[str, ...]) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Outgoing(command, params, fut))
+        self._queued.set()
+        return fut
+
     def send(self, target: str, text: str, command: str = "PRIVMSG") -> asyncio.Future[None]:
         """Queue text for target; the future resolves once every line is on the wire.
 
         Text from outside is cleaned of CR, LF and NUL and split to fit a line.
         While disconnected, lines wait in the queue.
         """
-        loop = asyncio.get_running_loop()
         target = clean(target).split(" ")[0]
-        futures = []
-        for chunk in split_utf8(clean(text), 400):
-            fut: asyncio.Future[None] = loop.create_future()
-            self._queue.append(_Outgoing(command, target, chunk, fut))
-            futures.append(fut)
-        self._queued.set()
-        if not futures:
-            done: asyncio.Future[None] = loop.create_future()
-            done.set_result(None)
-            return done
+        futures = [self._enqueue(command, (target, chunk)) for chunk in split_utf8(clean(text))]
         return asyncio.ensure_future(_all(futures))
 
     def received(self, sender: str, target: str, text: str) -> None:
@@ -218,6 +282,7 @@ class Network:
         own = client.own_nick if client else ""
         if own and self.fold(sender) == self.fold(own):
             return  # our own line echoed back (echo-message)
+        self._last_spoke[self.fold(sender)] = time.monotonic()
         action = False
         if text.startswith("\x01"):
             body = text.strip("\x01")
@@ -332,7 +397,7 @@ class Network:
                 await asyncio.sleep(0.1)
                 continue
             try:
-                await client.rawmsg(item.command, item.target, item.text)
+                await client.rawmsg(item.command, *item.params)
             except (OSError, AttributeError, TimeoutError) as exc:
                 # The line may not have left: keep it at the head for the next connection.
                 log.debug("%s: send failed (%s); will retry after reconnect", self.name, exc)

@@ -1,22 +1,69 @@
-"""From an IRC line to SMS: who is highlighted, whether to text them now, and the sending."""
+"""From an IRC line to SMS: who is highlighted, what the policy says, and the sending."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
+from highlightd.config import Settings
 from highlightd.directory import Directory
 from highlightd.irc import IrcMessage, Network
+from highlightd.matcher import words
 from highlightd.metrics import Metrics
-from highlightd.sms import SmsError, SmsGateway, mask_phone
-from highlightd.smstext import format_highlight, strip_irc_formatting
+from highlightd.policy import (
+    Decision,
+    Held,
+    Line,
+    Person,
+    Presence,
+    QuietHours,
+    Reason,
+    Rules,
+    Spend,
+    day_start,
+    decide,
+    digest_text,
+    hold_or_send,
+    rules_for,
+)
+from highlightd.sms import SentSms, SmsError, SmsGateway, mask_phone
+from highlightd.smstext import format_highlight, segments, strip_irc_formatting
 from highlightd.store import Highlight, Store, User
 
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
+DIGEST_CHECK = 60.0  # seconds between looks at held highlights, at the longest
+LIMIT_NOTICE = (
+    "highlightd: today's SMS limit ({budget} segments) is reached; "
+    "what comes next waits for one digest tomorrow."
+)
+
+
+def person_of(user: User, muted: frozenset[str] = frozenset()) -> Person:
+    """The policy's view of a registered user."""
+    return Person(
+        nick=user.nick,
+        timezone=ZoneInfo(user.timezone) if user.timezone else None,
+        quiet=QuietHours.parse(user.quiet) if user.quiet else None,
+        paused_until=user.paused_until,
+        opted_out=user.opted_out,
+        muted=muted,
+    )
+
+
+async def spend_of(store: Store, user: User, now: float, rules: Rules) -> Spend:
+    """What a user (and everyone) spent today, as the database knows it."""
+    tz = ZoneInfo(user.timezone) if user.timezone else rules.timezone
+    return Spend(
+        last_sms_at=await store.last_sent_at(user.id),
+        user_segments_today=await store.segments_since(day_start(now, tz), user.id),
+        global_segments_today=await store.segments_since(day_start(now, rules.timezone)),
+    )
 
 
 class Notifier:
@@ -29,103 +76,264 @@ class Notifier:
         gateway: SmsGateway,
         networks: Mapping[str, Network],
         metrics: Metrics,
-        cooldown: float,
+        settings: Settings,
     ) -> None:
         self._store = store
         self._directory = directory
         self._gateway = gateway
         self._networks = networks
         self._metrics = metrics
-        self._cooldown = cooldown
+        self._settings = settings
         self._lines: asyncio.Queue[IrcMessage] = asyncio.Queue()
+        self._held_changed = asyncio.Event()
+        # Sends decided but not yet recorded: the database does not know of them yet.
         self._last_sent: dict[int, float] = {}
+        self._reserved: dict[int, int] = {}
+        self._warned: set[tuple[str, str]] = set()
 
     def submit(self, message: IrcMessage) -> None:
         """Called by the IRC side for every line, in the order the server sent them."""
         self._lines.put_nowait(message)
 
+    def rules(self, network: Network) -> Rules:
+        return rules_for(self._settings.policy, network.settings, network.fold)
+
     async def run(self) -> None:
         async with asyncio.TaskGroup() as sends:
+            sends.create_task(self._digests(sends))
             while True:
                 message = await self._lines.get()
-                for user in await self._highlighted(message):
-                    if await self._cooling_down(user, message.at):
-                        self._metrics.highlights.labels(message.network, "cooldown").inc()
-                        log.debug("%s/%s: in cooldown, no SMS", message.network, user.nick)
-                        continue
-                    self._metrics.highlights.labels(message.network, "sent").inc()
-                    self._last_sent[user.id] = message.at
-                    # Recorded now, in line order, so replies go to the latest mentioner.
-                    await self._store.set_last_highlight(
-                        Highlight(user.id, message.channel, message.sender, message.at)
-                    )
-                    sends.create_task(self._send(user, message))
+                await self._consider(message, sends)
 
-    async def _highlighted(self, message: IrcMessage) -> list[User]:
-        if not message.channel:
-            return []  # private messages to the bot are commands, not conversation
+    # Highlights
+
+    async def _consider(self, message: IrcMessage, sends: asyncio.TaskGroup) -> None:
         network = self._networks.get(message.network)
-        if network is None:
-            return []
-        if network.fold(message.sender) == network.fold(network.own_nick):
-            return []
-        users = []
-        sender = network.fold(message.sender)
-        # Colour codes would glue onto the nick ("\x0304al" reads as the word "04al").
+        if network is None or not message.channel:
+            return  # private messages to the bot are commands, not conversation
         text = strip_irc_formatting(message.text)
-        for user_id in self._directory.match(message.network, network.casemapping, text):
-            user = self._directory.user(user_id)
-            # Never for the user's own lines.
-            if user is not None and network.fold(user.nick) != sender:
-                users.append(user)
-        return users
+        users = [
+            user
+            for uid in self._directory.match(message.network, network.casemapping, text)
+            if (user := self._directory.user(uid)) is not None
+        ]
+        if not users:
+            return
+        present = network.present(message.channel)
+        named = {network.fold(w) for w in words(text)} & (
+            present | {network.fold(u.nick) for u in users}
+        )
+        rules = self.rules(network)
+        muted = await self._store.muted()
+        for user in users:
+            line = Line(
+                now=message.at,
+                channel=network.fold(message.channel),
+                sender=network.fold(message.sender),
+                sender_is_user=network.fold(message.sender) == network.fold(user.nick),
+                sender_is_bot=network.fold(message.sender) == network.fold(network.own_nick),
+                nicks_named=len(named),
+                segments=segments(self._body(message, rules)),
+            )
+            person = person_of(user, muted.get(user.id, frozenset()))
+            spend = await self._spend(user, message.at, rules)
+            spoke = network.spoke_ago(user.nick)
+            presence = Presence(
+                in_channel=network.fold(user.nick) in present,
+                last_spoke=None if spoke is None else message.at - spoke,
+            )
+            decision = decide(line, person, presence, spend, rules)
+            if decision.reason is Reason.ACTIVE:
+                # Only now is /away worth a WHO: here and talking, unless away.
+                away = await network.away(user.nick)
+                if away:
+                    presence = Presence(presence.in_channel, presence.last_spoke, away)
+                    decision = decide(line, person, presence, spend, rules)
+            await self._act(decision, user, message, rules, sends)
 
-    async def _cooling_down(self, user: User, now: float) -> bool:
-        last = self._last_sent.get(user.id)
-        if last is None:
-            last = await self._store.last_sent_at(user.id)
-            if last is not None:
-                self._last_sent[user.id] = last
-        return last is not None and now - last < self._cooldown
+    async def _act(
+        self,
+        decision: Decision,
+        user: User,
+        message: IrcMessage,
+        rules: Rules,
+        sends: asyncio.TaskGroup,
+    ) -> None:
+        self._metrics.highlights.labels(user.network, decision.reason.value).inc()
+        log.debug(
+            "%s/%s highlighted by %s in %s: %s",
+            user.network,
+            user.nick,
+            message.sender,
+            message.channel,
+            decision,
+        )
+        if decision.action == "send":
+            body = self._body(message, rules)
+            self._reserve(user, message.at, segments(body))
+            # Recorded now, in line order, so replies go to the latest mentioner.
+            await self._store.set_last_highlight(
+                Highlight(user.id, message.channel, message.sender, message.at)
+            )
+            sends.create_task(self._send(user, body, "highlight"))
+        elif decision.action == "hold":
+            text = f"* {message.sender} {message.text}" if message.action else message.text
+            until = decision.until if decision.until is not None else message.at + DIGEST_CHECK
+            await self._store.hold(
+                user.id, message.channel, message.sender, text, message.at, until
+            )
+            self._held_changed.set()
+            await self._over_budget(decision, user, rules, sends)
 
-    async def _send(self, user: User, message: IrcMessage) -> None:
+    def _body(self, message: IrcMessage, rules: Rules) -> str:
         text = f"* {message.sender} {message.text}" if message.action else message.text
-        body = format_highlight(message.channel, message.sender, text)
+        return format_highlight(message.channel, message.sender, text, rules.max_segments)
+
+    # Spending
+
+    async def _spend(self, user: User, now: float, rules: Rules) -> Spend:
+        known = await spend_of(self._store, user, now, rules)
+        last = max(filter(None, (known.last_sms_at, self._last_sent.get(user.id))), default=None)
+        return Spend(
+            last_sms_at=last,
+            user_segments_today=known.user_segments_today + self._reserved.get(user.id, 0),
+            global_segments_today=known.global_segments_today + sum(self._reserved.values()),
+        )
+
+    def _reserve(self, user: User, now: float, cost: int) -> None:
+        self._last_sent[user.id] = now
+        self._reserved[user.id] = self._reserved.get(user.id, 0) + cost
+
+    def _unreserve(self, user: User, cost: int) -> None:
+        left = self._reserved.get(user.id, 0) - cost
+        if left > 0:
+            self._reserved[user.id] = left
+        else:
+            self._reserved.pop(user.id, None)
+
+    async def _over_budget(
+        self, decision: Decision, user: User, rules: Rules, sends: asyncio.TaskGroup
+    ) -> None:
+        """Say so once a day: to the admin in the log, and to the user by one SMS."""
+        if decision.reason not in (Reason.USER_BUDGET, Reason.GLOBAL_BUDGET):
+            return
+        tz = rules.timezone
+        if decision.reason is Reason.USER_BUDGET and user.timezone:
+            tz = ZoneInfo(user.timezone)
+        day = dt.datetime.fromtimestamp(time.time(), tz).date().isoformat()
+        who = user.nick if decision.reason is Reason.USER_BUDGET else "everyone"
+        if (who, day) not in self._warned:
+            self._warned.add((who, day))
+            log.warning(
+                "daily SMS budget reached for %s on %s (%s): holding highlights for a digest",
+                who,
+                user.network,
+                decision.detail,
+            )
+        if await self._store.note_limit(user.id, day):
+            budget = rules.user_daily_segments
+            if decision.reason is Reason.GLOBAL_BUDGET:
+                budget = rules.global_daily_segments
+            sends.create_task(self._send(user, LIMIT_NOTICE.format(budget=budget), "limit"))
+
+    # Digests
+
+    async def _digests(self, sends: asyncio.TaskGroup) -> None:
+        """Send held highlights, one SMS per user, when what held them has passed."""
+        while True:
+            self._held_changed.clear()
+            holds = await self._store.held_until()
+            now = time.time()
+            due = [uid for uid, until in holds.items() if until <= now]
+            for uid in due:
+                await self._release(uid, now, sends)
+            if due:
+                continue
+            wait = min((until - now for until in holds.values()), default=DIGEST_CHECK)
+            try:
+                await asyncio.wait_for(self._held_changed.wait(), timeout=min(wait, DIGEST_CHECK))
+            except TimeoutError:
+                pass
+
+    async def _release(self, user_id: int, now: float, sends: asyncio.TaskGroup) -> None:
+        user = self._directory.user(user_id)
+        held = await self._store.held(user_id)
+        network = self._networks.get(user.network) if user else None
+        if user is None or network is None or not held:
+            if held:  # the user or their network is gone from the configuration
+                await self._store.release_held([h.id for h in held])
+            return
+        rules = self.rules(network)
+        person = person_of(user)
+        ids = [h.id for h in held]
+        if person.opted_out or (person.paused_until is not None and now < person.paused_until):
+            await self._store.release_held(ids)
+            log.info(
+                "%s/%s: %d held highlight(s) dropped (opted out or paused)",
+                user.network,
+                user.nick,
+                len(held),
+            )
+            return
+        body = digest_text(
+            [Held(h.channel, h.sender, h.text, h.at) for h in held], rules.max_segments
+        )
+        decision = hold_or_send(
+            now, segments(body), person, await self._spend(user, now, rules), rules
+        )
+        if decision.action != "send":
+            until = decision.until if decision.until is not None else now + DIGEST_CHECK
+            await self._store.postpone_held(user_id, until)
+            log.debug("%s/%s: digest of %d waits: %s", user.network, user.nick, len(held), decision)
+            return
+        latest = held[-1]
+        await self._store.release_held(ids)
+        self._reserve(user, now, segments(body))
+        await self._store.set_last_highlight(
+            Highlight(user.id, latest.channel, latest.sender, latest.at)
+        )
+        self._metrics.highlights.labels(user.network, "digest").inc()
+        sends.create_task(self._send(user, body, f"digest of {len(held)}"))
+
+    # Sending
+
+    async def _send(self, user: User, body: str, kind: str) -> None:
+        cost = segments(body)
+        try:
+            sent = await self._send_with_retry(user.phone, body)
+        finally:
+            self._unreserve(user, cost)
+        if sent is None:
+            return
+        self._metrics.sms_sent.labels("sent").inc()
+        await self._store.record_sent(sent.sid, user.id, user.phone, sent.status, cost)
+        log.info(
+            "SMS %s (%s, %d segment(s)) to %s for %s on %s",
+            sent.sid,
+            kind,
+            cost,
+            mask_phone(user.phone),
+            user.nick,
+            user.network,
+        )
+
+    async def _send_with_retry(self, phone: str, body: str) -> SentSms | None:
         delay = 1.0
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                sent = await self._gateway.send(user.phone, body)
+                return await self._gateway.send(phone, body)
             except SmsError as exc:
                 if exc.retryable and attempt < SEND_ATTEMPTS:
                     log.debug(
-                        "SMS to %s failed (%s); retry in %.0f s", mask_phone(user.phone), exc, delay
+                        "SMS to %s failed (%s); retry in %.0f s", mask_phone(phone), exc, delay
                     )
                     await asyncio.sleep(delay)
                     delay *= 2
                     continue
                 self._metrics.sms_sent.labels("failed").inc()
-                log.warning(
-                    "SMS to %s for %s on %s failed: %s (code %s)",
-                    mask_phone(user.phone),
-                    user.nick,
-                    user.network,
-                    exc,
-                    exc.code,
-                )
-                return
-            break
-        self._metrics.sms_sent.labels("sent").inc()
-        await self._store.record_sent(sent.sid, user.id, user.phone, sent.status)
-        log.info(
-            "SMS %s to %s for %s on %s (%s by %s, %.1f s after the line)",
-            sent.sid,
-            mask_phone(user.phone),
-            user.nick,
-            user.network,
-            message.channel,
-            message.sender,
-            time.time() - message.at,
-        )
+                log.warning("SMS to %s failed: %s (code %s)", mask_phone(phone), exc, exc.code)
+                return None
+        return None
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
@@ -136,4 +344,4 @@ class Notifier:
                 "could not tell %s about an undeliverable reply: %s", mask_phone(phone), exc
             )
             return
-        await self._store.record_sent(sent.sid, None, phone, sent.status)
+        await self._store.record_sent(sent.sid, None, phone, sent.status, segments(text))

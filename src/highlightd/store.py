@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -50,7 +51,38 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX received_sms_outbox ON received_sms (forwarded_at) WHERE forwarded_at IS NULL;
     """,
+    # 2: the notification policy: per-user settings, segments spent, held highlights.
+    """
+    ALTER TABLE users ADD COLUMN timezone TEXT;
+    ALTER TABLE users ADD COLUMN quiet TEXT;
+    ALTER TABLE users ADD COLUMN paused_until REAL;
+    ALTER TABLE users ADD COLUMN opted_out INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE muted (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        channel_key TEXT NOT NULL,
+        PRIMARY KEY (user_id, channel_key)
+    );
+    ALTER TABLE sent_sms ADD COLUMN segments INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX sent_sms_created ON sent_sms (created_at);
+    CREATE TABLE held (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at REAL NOT NULL,
+        until REAL NOT NULL
+    );
+    CREATE INDEX held_user ON held (user_id, at);
+    CREATE TABLE limit_notices (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        PRIMARY KEY (user_id, day)
+    );
+    """,
 )
+
+_USER_COLUMNS = "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out"
 
 
 class SchemaTooNew(Exception):
@@ -68,6 +100,21 @@ class User:
     nick: str
     phone: str
     created_at: float
+    timezone: str | None = None
+    quiet: str | None = None  # "22:00-07:00"
+    paused_until: float | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeldHighlight:
+    id: int
+    user_id: int
+    channel: str
+    sender: str
+    text: str
+    at: float
+    until: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +141,11 @@ def _prepare(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory")
+
+
+def _user(row: Any) -> User:
+    uid, network, nick, phone, created, tz, quiet, paused, opted_out = row
+    return User(uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out))
 
 
 class Store:
@@ -141,7 +193,8 @@ class Store:
                 if self._db.in_transaction:
                     await self._db.execute("ROLLBACK")
                 raise
-            log.info("database schema migrated to version %d", number + 1)
+        if version < len(MIGRATIONS):
+            log.info("database schema migrated to version %d", len(MIGRATIONS))
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (say, the CLI) commits."""
@@ -172,19 +225,27 @@ class Store:
             return cur.rowcount > 0
 
     async def users(self, network: str | None = None) -> list[User]:
-        sql = "SELECT id, network, nick, phone, created_at FROM users"
+        sql = f"SELECT {_USER_COLUMNS} FROM users"
         args: tuple[str, ...] = ()
         if network is not None:
             sql += " WHERE network = ?"
             args = (network,)
         async with self._db.execute(sql + " ORDER BY network, nick_key", args) as cur:
-            return [User(*row) async for row in cur]
+            return [_user(row) async for row in cur]
 
     async def users_by_phone(self, phone: str) -> list[User]:
         async with self._db.execute(
-            "SELECT id, network, nick, phone, created_at FROM users WHERE phone = ?", (phone,)
+            f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
         ) as cur:
-            return [User(*row) async for row in cur]
+            return [_user(row) async for row in cur]
+
+    async def muted(self) -> dict[int, frozenset[str]]:
+        """Each user's muted channels (folded names)."""
+        out: dict[int, set[str]] = {}
+        async with self._db.execute("SELECT user_id, channel_key FROM muted") as cur:
+            async for user_id, channel in cur:
+                out.setdefault(int(user_id), set()).add(str(channel))
+        return {k: frozenset(v) for k, v in out.items()}
 
     # Reply routing
 
@@ -211,13 +272,26 @@ class Store:
 
     # Sent SMS
 
-    async def record_sent(self, sid: str, user_id: int | None, to: str, status: str) -> None:
+    async def record_sent(
+        self, sid: str, user_id: int | None, to: str, status: str, segments: int = 1
+    ) -> None:
         now = time.time()
         await self._db.execute(
             "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (sid, user_id, to, status, now, now),
+            " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (sid, user_id, to, status, now, now, segments),
         )
+
+    async def segments_since(self, since: float, user_id: int | None = None) -> int:
+        """Segments sent since a moment: one user's, or everyone's (user_id None)."""
+        sql = "SELECT coalesce(sum(segments), 0) FROM sent_sms WHERE created_at >= ?"
+        args: tuple[float, ...] = (since,)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            args = (since, user_id)
+        async with self._db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def update_sent_status(self, sid: str, status: str) -> bool:
         async with self._db.execute(
@@ -237,6 +311,45 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return float(row[0]) if row and row[0] is not None else None
+
+    # Held highlights, waiting for a digest
+
+    async def hold(
+        self, user_id: int, channel: str, sender: str, text: str, at: float, until: float
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO held (user_id, channel, sender, text, at, until)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, channel, sender, text, at, until),
+        )
+
+    async def held(self, user_id: int) -> list[HeldHighlight]:
+        async with self._db.execute(
+            "SELECT id, user_id, channel, sender, text, at, until FROM held"
+            " WHERE user_id = ? ORDER BY at",
+            (user_id,),
+        ) as cur:
+            return [HeldHighlight(*row) async for row in cur]
+
+    async def held_until(self) -> dict[int, float]:
+        """For each user with held highlights, when the earliest hold may end."""
+        async with self._db.execute("SELECT user_id, min(until) FROM held GROUP BY user_id") as cur:
+            return {int(u): float(t) async for u, t in cur}
+
+    async def postpone_held(self, user_id: int, until: float) -> None:
+        await self._db.execute("UPDATE held SET until = ? WHERE user_id = ?", (until, user_id))
+
+    async def release_held(self, ids: Sequence[int]) -> None:
+        marks = ",".join("?" * len(ids))
+        await self._db.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(ids))
+
+    async def note_limit(self, user_id: int, day: str) -> bool:
+        """Remember that a user was told of the daily limit; False if already told that day."""
+        async with self._db.execute(
+            "INSERT INTO limit_notices (user_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (user_id, day),
+        ) as cur:
+            return cur.rowcount > 0
 
     # Received SMS: an outbox to the bus, deduplicated by Twilio's MessageSid
 
