@@ -319,6 +319,14 @@ def test_decide_cooldown_holds_until_it_ends(
     assert (decision.reason, decision.until) == (reason, until)
 
 
+@pytest.mark.parametrize("last_sms_at", [NOW - 1, NOW, NOW + 1])
+def test_decide_cooldown_zero_never_holds(last_sms_at: float) -> None:
+    # The SMS is recorded after the line that caused it: "last" can be after "now".
+    rules = replace(RULES, cooldown=0.0)
+    decision = Situation(spend=Spend(last_sms_at=last_sms_at), rules=rules).decide()
+    assert decision.reason is Reason.SEND
+
+
 # Quiet hours
 
 NIGHT = QuietHours(dt.time(22), dt.time(7))  # across midnight

@@ -30,7 +30,6 @@ REGISTRATION_TIMEOUT = 60.0
 PONG_TIMEOUT = 30.0
 QUIT_MESSAGE = "highlightd shutting down"
 WHO_TIMEOUT = 5.0
-AWAY_FRESH = 30.0  # seconds a WHO answer about /away is trusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,6 @@ class Network:
         self.state_changed = asyncio.Event()
         self._stopping = False
         self._last_spoke: dict[str, float] = {}
-        self._away: dict[str, tuple[bool, float]] = {}
         self._who_waiters: dict[str, asyncio.Future[bool | None]] = {}
 
     # What the rest of the daemon asks
@@ -230,9 +228,8 @@ class Network:
         if not self.connected:
             return None
         key = self.fold(nick)
-        known = self._away.get(key)
-        if known is not None and time.monotonic() - known[1] < AWAY_FRESH:
-            return known[0]
+        # Asked afresh each time: it is asked only when a highlight would be dropped,
+        # and a stale "here" would drop the first highlight after someone left.
         waiter = self._who_waiters.get(key)
         if waiter is None:
             waiter = asyncio.get_running_loop().create_future()
@@ -249,7 +246,6 @@ class Network:
         """A WHO line (352): H is here, G is gone (away)."""
         key = self.fold(nick)
         away = flags.startswith("G")
-        self._away[key] = (away, time.monotonic())
         waiter = self._who_waiters.pop(key, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(away)

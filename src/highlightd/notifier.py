@@ -149,6 +149,7 @@ class Notifier:
                 if away:
                     presence = Presence(presence.in_channel, presence.last_spoke, away)
                     decision = decide(line, person, presence, spend, rules)
+            log.debug("%s/%s: %s, named %d", user.network, user.nick, presence, len(named))
             await self._act(decision, user, message, rules, sends)
 
     async def _act(
@@ -285,6 +286,7 @@ class Notifier:
             until = decision.until if decision.until is not None else now + DIGEST_CHECK
             await self._store.postpone_held(user_id, until)
             log.debug("%s/%s: digest of %d waits: %s", user.network, user.nick, len(held), decision)
+            await self._over_budget(decision, user, rules, sends)
             return
         latest = held[-1]
         await self._store.release_held(ids)

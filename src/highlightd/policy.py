@@ -206,7 +206,11 @@ def hold_or_send(now: float, cost: int, person: Person, spend: Spend, rules: Rul
     if person.quiet is not None and in_quiet_hours(now, tz, person.quiet):
         end = quiet_hours_end(now, tz, person.quiet)
         return Decision("hold", Reason.QUIET, f"quiet hours until {_local(end, tz)}", end)
-    if spend.last_sms_at is not None and now - spend.last_sms_at < rules.cooldown:
+    if (
+        rules.cooldown > 0
+        and spend.last_sms_at is not None
+        and now - spend.last_sms_at < rules.cooldown
+    ):
         end = spend.last_sms_at + rules.cooldown
         return Decision(
             "hold",
