@@ -1,4 +1,4 @@
-"""The `highlightd` command: run, check-config, users add|list|remove."""
+"""The `highlightd` command: run, check-config, explain, users add|list|remove."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from highlightd import __version__
 from highlightd.config import ConfigError, Settings, e164, irc_nick, load_settings
 from highlightd.daemon import Role, run_main
 from highlightd.directory import nick_key
+from highlightd.explain import ExplainError, explain
 from highlightd.sms import mask_phone
 from highlightd.store import SchemaTooNew, Store, UserExists
 
@@ -45,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+
+    explain = sub.add_parser(
+        "explain", parents=[common], help="say what would happen to a line for a user, and why"
+    )
+    explain.add_argument("--network", required=True)
+    explain.add_argument("--nick", required=True, help="the registered user")
+    explain.add_argument("--sender", default="someone", help="who says the line")
+    explain.add_argument("--channel", help="where (default: the network's first channel)")
+    explain.add_argument("line", help="the IRC line, quoted")
 
     users = sub.add_parser("users", help="manage registered users (admin path)")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -86,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             _setup_logging(args.log_level)
             return asyncio.run(run_main(settings, cast(Role, args.role)))
+        if args.command == "explain":
+            return asyncio.run(_explain(settings, args))
         return asyncio.run(_users(settings, args))
     except CommandError as exc:
         print(f"highlightd: {exc}", file=sys.stderr)
@@ -104,11 +116,29 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
-async def _users(settings: Settings, args: argparse.Namespace) -> int:
+async def _open(settings: Settings) -> Store:
     try:
-        store = await Store.open(settings.storage.path)
+        return await Store.open(settings.storage.path)
     except (sqlite3.Error, OSError, SchemaTooNew) as exc:
         raise CommandError(f"cannot open {settings.storage.path}: {exc}") from exc
+
+
+async def _explain(settings: Settings, args: argparse.Namespace) -> int:
+    store = await _open(settings)
+    try:
+        lines = await explain(
+            settings, store, args.network, args.nick, args.line, args.sender, args.channel
+        )
+    except ExplainError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await store.close()
+    print("\n".join(lines))
+    return 0
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    store = await _open(settings)
     try:
         if args.users_command == "list":
             users = await store.users(args.network)
