@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.replies import KEYWORDS, Route, is_keyword, parse_reply
+from highlightd.replies import Route, parse_reply
 
 
 @pytest.mark.parametrize(
@@ -62,39 +62,3 @@ from highlightd.replies import KEYWORDS, Route, is_keyword, parse_reply
 )
 def test_parse_reply(body: str, expected: Route) -> None:
     assert parse_reply(body) == expected
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("STOP", True),
-        ("stop", True),
-        (" Stop ", True),
-        ("STOP\n", True),
-        ("STOPALL", True),
-        ("HELP", True),
-        ("help", True),
-        ("unsubscribe", True),
-        ("OPTOUT", True),
-        # Opt-in words are relayed: "yes" is a common answer.
-        ("START", False),
-        ("yes", False),
-        ("UNSTOP", False),
-        ("stop please", False),
-        ("please stop", False),
-        ("STOP!", False),
-        ("STOPP", False),
-        ("", False),
-        ("#chan STOP", False),
-        ("hello", False),
-    ],
-)
-def test_is_keyword(body: str, expected: bool) -> None:
-    assert is_keyword(body) is expected
-
-
-@pytest.mark.parametrize("keyword", sorted(KEYWORDS))
-def test_every_keyword_matches_in_any_case(keyword: str) -> None:
-    assert is_keyword(keyword)
-    assert is_keyword(keyword.lower())
-    assert is_keyword(f"  {keyword.title()}\n")

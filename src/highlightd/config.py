@@ -82,6 +82,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _region(value: str) -> str:
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"not a phone region (ISO 3166 code like US or DE): {value!r}")
+    return region
+
+
+class DefaultsSettings(_Section):
+    # Lets users REGISTER a national number ("(555) 123-0001") instead of +1...
+    region: Annotated[str, AfterValidator(_region)] | None = None
+
+
 class StorageSettings(_Section):
     path: Path = Path("highlightd.sqlite3")
 
@@ -162,6 +174,8 @@ class NetworkSettings(_Section):
     # Seconds without a line from the server before we PING it ourselves.
     ping_interval: float = Field(default=60.0, gt=0)
     policy: NetworkPolicy = NetworkPolicy()
+    # REGISTER only from users logged in to services (where the network tells us).
+    require_account: bool = False
 
     @model_validator(mode="after")
     def _sasl_pair(self) -> NetworkSettings:
@@ -180,6 +194,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    defaults: DefaultsSettings = DefaultsSettings()
     storage: StorageSettings = StorageSettings()
     redis: RedisSettings = RedisSettings()
     web: WebSettings = WebSettings()

@@ -7,7 +7,8 @@ import contextlib
 import logging
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Literal
 
@@ -18,11 +19,12 @@ from highlightd.bus import REDIS_DOWN, Bus, Outbox, connect
 from highlightd.config import Settings
 from highlightd.directory import Directory
 from highlightd.embedded import EmbeddedRedis
-from highlightd.irc import Network
+from highlightd.irc import IrcEvent, IrcMessage, Network
 from highlightd.metrics import Metrics
 from highlightd.notifier import Notifier
 from highlightd.relay import Relay
 from highlightd.retry import Backoff
+from highlightd.selfservice import SelfService
 from highlightd.sms import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
 from highlightd.webhook import WebDeps, make_app
@@ -44,9 +46,12 @@ class _Shutdown(Exception):
 
 
 class Daemon:
-    def __init__(self, settings: Settings, role: Role = "all") -> None:
+    def __init__(
+        self, settings: Settings, role: Role = "all", clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.role = role
+        self.clock = clock  # for code expiry; tests move it forward
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
         self.web_port: int | None = None
@@ -119,11 +124,21 @@ class Daemon:
         directory = Directory(store)
         await directory.refresh()
         notifier = Notifier(store, directory, gateway, self.networks, self.metrics, self.settings)
+        commands = SelfService(store, directory, gateway, self.networks, self.settings, self.clock)
+
+        def dispatch(event: IrcEvent) -> None:
+            # Private messages are commands; the rest (in wire order) is conversation.
+            if isinstance(event, IrcMessage) and not event.channel:
+                commands.submit(event)
+            else:
+                notifier.submit(event)
+
         for settings in self.settings.networks:
-            self.networks[settings.name] = Network(settings, notifier.submit)
+            self.networks[settings.name] = Network(settings, dispatch)
         relay = Relay(bus, store, self.networks, self.metrics, notifier.bounce)
         group.create_task(directory.run())
         group.create_task(notifier.run())
+        group.create_task(commands.run())
         for network in self.networks.values():
             group.create_task(network.run())
         group.create_task(relay.run())

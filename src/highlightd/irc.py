@@ -42,6 +42,25 @@ class IrcMessage:
     text: str
     at: float
     action: bool = False
+    # The sender's services account as the network tells it: a name, "" for not
+    # logged in, None when this network does not report accounts.
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NickChange:
+    network: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    network: str
+    nick: str
+
+
+IrcEvent = IrcMessage | NickChange | Quit
 
 
 @dataclass(slots=True)
@@ -154,18 +173,25 @@ class _Client(pydle.Client):  # type: ignore[misc]
         if len(message.params) >= 2:
             nick, _meta = self._parse_user(message.source)
             target, text = message.params[0], message.params[1]
-            self._network.received(nick, target, text)
+            tags = getattr(message, "tags", None) or {}
+            account = tags.get("account") if isinstance(tags, dict) else None
+            self._network.received(nick, target, text, account)
         await super().on_raw_privmsg(message)
+
+    async def on_raw_quit(self, message: Any) -> None:
+        nick, _meta = self._parse_user(message.source)
+        self._network.emit(Quit(self._network.name, nick))
+        await super().on_raw_quit(message)
 
 
 class Network:
     """One IRC network: connection supervisor, outgoing queue, and what it knows."""
 
-    def __init__(self, settings: NetworkSettings, on_message: Callable[[IrcMessage], None]) -> None:
+    def __init__(self, settings: NetworkSettings, on_event: Callable[[IrcEvent], None]) -> None:
         self.settings = settings
         self.name = settings.name
         self.casemapping = "rfc1459"
-        self._on_message = on_message
+        self._on_event = on_event
         self._client: _Client | None = None
         self._queue: collections.deque[_Outgoing] = collections.deque()
         self._queued = asyncio.Event()
@@ -272,7 +298,7 @@ class Network:
         futures = [self._enqueue(command, (target, chunk)) for chunk in split_utf8(clean(text))]
         return asyncio.ensure_future(_all(futures))
 
-    def received(self, sender: str, target: str, text: str) -> None:
+    def received(self, sender: str, target: str, text: str, account: str | None = None) -> None:
         """Called for every PRIVMSG in wire order; hands ours to the daemon."""
         client = self._client
         own = client.own_nick if client else ""
@@ -286,7 +312,25 @@ class Network:
                 return  # other CTCP requests are not conversation
             text, action = body[7:], True
         channel = target if self.is_channel(target) else ""
-        self._on_message(IrcMessage(self.name, channel, sender, text, time.time(), action))
+        if account is None:
+            account = self.account_of(sender)
+        self._on_event(IrcMessage(self.name, channel, sender, text, time.time(), action, account))
+
+    def emit(self, event: IrcEvent) -> None:
+        """Hand a NICK or QUIT to the daemon, in wire order with the messages."""
+        self._on_event(event)
+
+    def account_of(self, nick: str) -> str | None:
+        """What pydle learnt of nick's services account (see IrcMessage.account)."""
+        client = self._client
+        if client is None:
+            return None
+        caps = getattr(client, "_capabilities", {})
+        told = caps.get("account-notify") or caps.get("extended-join")
+        if not told and "WHOX" not in getattr(client, "_isupport", {}):
+            return None
+        info = client.users.get(nick) or {}
+        return str(info.get("account") or "")
 
     # Running
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
 from highlightd.directory import Directory
-from highlightd.irc import IrcMessage, Network
+from highlightd.irc import IrcEvent, IrcMessage, Network, NickChange, Quit
 from highlightd.matcher import words
 from highlightd.metrics import Metrics
 from highlightd.policy import (
@@ -37,6 +37,7 @@ from highlightd.store import Highlight, Store, User
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 5
+OPTED_OUT_ERROR = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
 DIGEST_CHECK = 60.0  # seconds between looks at held highlights, at the longest
 LIMIT_NOTICE = (
     "highlightd: today's SMS limit ({budget} segments) is reached; "
@@ -84,16 +85,16 @@ class Notifier:
         self._networks = networks
         self._metrics = metrics
         self._settings = settings
-        self._lines: asyncio.Queue[IrcMessage] = asyncio.Queue()
+        self._lines: asyncio.Queue[IrcEvent] = asyncio.Queue()
         self._held_changed = asyncio.Event()
         # Sends decided but not yet recorded: the database does not know of them yet.
         self._last_sent: dict[int, float] = {}
         self._reserved: dict[int, int] = {}
         self._warned: set[tuple[str, str]] = set()
 
-    def submit(self, message: IrcMessage) -> None:
+    def submit(self, event: IrcEvent) -> None:
         """Called by the IRC side for every line, in the order the server sent them."""
-        self._lines.put_nowait(message)
+        self._lines.put_nowait(event)
 
     def rules(self, network: Network) -> Rules:
         return rules_for(self._settings.policy, network.settings, network.fold)
@@ -102,14 +103,23 @@ class Notifier:
         async with asyncio.TaskGroup() as sends:
             sends.create_task(self._digests(sends))
             while True:
-                message = await self._lines.get()
-                await self._consider(message, sends)
+                event = await self._lines.get()
+                network = self._networks.get(event.network)
+                if network is None:
+                    continue
+                if isinstance(event, NickChange):
+                    self._directory.renamed(network.name, network.casemapping, event.old, event.new)
+                elif isinstance(event, Quit):
+                    self._directory.left(network.name, network.casemapping, event.nick)
+                else:
+                    await self._consider(event, network, sends)
 
     # Highlights
 
-    async def _consider(self, message: IrcMessage, sends: asyncio.TaskGroup) -> None:
-        network = self._networks.get(message.network)
-        if network is None or not message.channel:
+    async def _consider(
+        self, message: IrcMessage, network: Network, sends: asyncio.TaskGroup
+    ) -> None:
+        if not message.channel:
             return  # private messages to the bot are commands, not conversation
         text = strip_irc_formatting(message.text)
         users = [
@@ -126,26 +136,30 @@ class Notifier:
         rules = self.rules(network)
         muted = await self._store.muted()
         for user in users:
+            owner = self._directory.owner(network.name, network.casemapping, message.sender)
             line = Line(
                 now=message.at,
                 channel=network.fold(message.channel),
                 sender=network.fold(message.sender),
-                sender_is_user=network.fold(message.sender) == network.fold(user.nick),
+                sender_is_user=owner == user.id
+                or network.fold(message.sender) == network.fold(user.nick),
                 sender_is_bot=network.fold(message.sender) == network.fold(network.own_nick),
                 nicks_named=len(named),
                 segments=segments(self._body(message, rules)),
             )
             person = person_of(user, muted.get(user.id, frozenset()))
             spend = await self._spend(user, message.at, rules)
-            spoke = network.spoke_ago(user.nick)
+            # Renamed users are followed: alice talking as alice_lunch is alice talking.
+            nick_now = self._directory.current_nick(user, network.casemapping)
+            spoke = network.spoke_ago(nick_now)
             presence = Presence(
-                in_channel=network.fold(user.nick) in present,
+                in_channel=network.fold(nick_now) in present,
                 last_spoke=None if spoke is None else message.at - spoke,
             )
             decision = decide(line, person, presence, spend, rules)
             if decision.reason is Reason.ACTIVE:
                 # Only now is /away worth a WHO: here and talking, unless away.
-                away = await network.away(user.nick)
+                away = await network.away(nick_now)
                 if away:
                     presence = Presence(presence.in_channel, presence.last_spoke, away)
                     decision = decide(line, person, presence, spend, rules)
@@ -303,6 +317,18 @@ class Notifier:
         cost = segments(body)
         try:
             sent = await self._send_with_retry(user.phone, body)
+        except SmsError as exc:
+            if exc.code != OPTED_OUT_ERROR:
+                raise
+            # The carrier says this number answered STOP: honour it as our own STOP.
+            await self._store.set_opted_out(user.phone, True)
+            await self._directory.refresh()
+            log.info(
+                "%s opted out (Twilio error %d): no more SMS until START",
+                mask_phone(user.phone),
+                OPTED_OUT_ERROR,
+            )
+            sent = None
         finally:
             self._unreserve(user, cost)
         if sent is None:
@@ -333,6 +359,8 @@ class Notifier:
                     delay *= 2
                     continue
                 self._metrics.sms_sent.labels("failed").inc()
+                if exc.code == OPTED_OUT_ERROR:
+                    raise
                 log.warning("SMS to %s failed: %s (code %s)", mask_phone(phone), exc, exc.code)
                 return None
         return None

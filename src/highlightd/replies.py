@@ -6,11 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# Twilio's opt-out and help keywords: Twilio acts on them itself; they are never
-# relayed. The opt-in words (START, YES, UNSTOP) are: "yes" is a common answer.
-KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "HELP", "INFO"}
-)
+# Carrier keywords Twilio acts on itself (opt-out, opt-in, help).
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 
 _NICK = r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}"
 _CHANNEL_RE = re.compile(r"([#&][^\s,\x07]{1,49})\s+(\S.*)", re.DOTALL)
@@ -30,11 +28,6 @@ class Route:
     target: str
     text: str
     addressed: bool = False
-
-
-def is_keyword(body: str) -> bool:
-    """A single-word carrier keyword (STOP, HELP, ...)."""
-    return body.strip().upper() in KEYWORDS
 
 
 def parse_reply(body: str) -> Route:

@@ -12,77 +12,13 @@ from typing import Any
 
 import aiosqlite
 
+from highlightd.schema import MIGRATIONS
+
 log = logging.getLogger(__name__)
 
-# One entry per schema version; a database at version N runs entries N.. in order.
-MIGRATIONS: Sequence[str] = (
-    """
-    CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        network TEXT NOT NULL,
-        nick TEXT NOT NULL,
-        nick_key TEXT NOT NULL,
-        phone TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        UNIQUE (network, nick_key)
-    );
-    CREATE INDEX users_phone ON users (phone);
-    CREATE TABLE last_highlight (
-        user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-        channel TEXT NOT NULL,
-        sender TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE TABLE sent_sms (
-        sid TEXT PRIMARY KEY,
-        user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
-        to_phone TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX sent_sms_user ON sent_sms (user_id, created_at);
-    CREATE TABLE received_sms (
-        sid TEXT PRIMARY KEY,
-        from_phone TEXT NOT NULL,
-        body TEXT NOT NULL,
-        received_at REAL NOT NULL,
-        forwarded_at REAL
-    );
-    CREATE INDEX received_sms_outbox ON received_sms (forwarded_at) WHERE forwarded_at IS NULL;
-    """,
-    # 2: the notification policy: per-user settings, segments spent, held highlights.
-    """
-    ALTER TABLE users ADD COLUMN timezone TEXT;
-    ALTER TABLE users ADD COLUMN quiet TEXT;
-    ALTER TABLE users ADD COLUMN paused_until REAL;
-    ALTER TABLE users ADD COLUMN opted_out INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE muted (
-        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        channel_key TEXT NOT NULL,
-        PRIMARY KEY (user_id, channel_key)
-    );
-    ALTER TABLE sent_sms ADD COLUMN segments INTEGER NOT NULL DEFAULT 1;
-    CREATE INDEX sent_sms_created ON sent_sms (created_at);
-    CREATE TABLE held (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        channel TEXT NOT NULL,
-        sender TEXT NOT NULL,
-        text TEXT NOT NULL,
-        at REAL NOT NULL,
-        until REAL NOT NULL
-    );
-    CREATE INDEX held_user ON held (user_id, at);
-    CREATE TABLE limit_notices (
-        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        day TEXT NOT NULL,
-        PRIMARY KEY (user_id, day)
-    );
-    """,
+_USER_COLUMNS = (
+    "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out, account"
 )
-
-_USER_COLUMNS = "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out"
 
 
 class SchemaTooNew(Exception):
@@ -104,6 +40,27 @@ class User:
     quiet: str | None = None  # "22:00-07:00"
     paused_until: float | None = None
     opted_out: bool = False
+    account: str | None = None  # the services account the registration is bound to
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    user_id: int
+    word: str
+    exception: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A registration waiting for its code."""
+
+    network: str
+    nick: str
+    phone: str
+    code_hash: str
+    account: str | None
+    expires: float
+    tries: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +101,8 @@ def _prepare(path: Path) -> None:
 
 
 def _user(row: Any) -> User:
-    uid, network, nick, phone, created, tz, quiet, paused, opted_out = row
-    return User(uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out))
+    uid, network, nick, phone, created, tz, quiet, paused, opted_out, account = row
+    return User(uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out), account)
 
 
 class Store:
@@ -153,6 +110,9 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # Our own writes to who is registered and what highlights them: data_version
+        # only counts other connections' commits.
+        self.changes = 0
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -216,13 +176,157 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise UserExists(f"{nick} is already registered on {network}") from exc
         assert row is not None
+        self.changes += 1
         return User(int(row[0]), network, nick, phone, now)
 
     async def remove_user(self, network: str, nick_key: str) -> bool:
         async with self._db.execute(
             "DELETE FROM users WHERE network = ? AND nick_key = ?", (network, nick_key)
         ) as cur:
+            self.changes += 1
             return cur.rowcount > 0
+
+    async def user(self, network: str, nick_key: str) -> User | None:
+        async with self._db.execute(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE network = ? AND nick_key = ?",
+            (network, nick_key),
+        ) as cur:
+            row = await cur.fetchone()
+        return _user(row) if row else None
+
+    async def save_user(
+        self, network: str, nick: str, nick_key: str, phone: str, account: str | None
+    ) -> User:
+        """Register, or move an existing registration to a new phone (and account)."""
+        await self._db.execute(
+            "INSERT INTO users (network, nick, nick_key, phone, created_at, account)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (network, nick_key) DO UPDATE SET"
+            " nick = excluded.nick, phone = excluded.phone, account = excluded.account,"
+            " opted_out = 0",
+            (network, nick, nick_key, phone, time.time(), account),
+        )
+        self.changes += 1
+        user = await self.user(network, nick_key)
+        assert user is not None
+        return user
+
+    async def update_user(self, user_id: int, **fields: object) -> None:
+        """Change per-user settings: timezone, quiet, paused_until, opted_out."""
+        allowed = {"timezone", "quiet", "paused_until", "opted_out"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"can only update {sorted(allowed)}, not {sorted(fields)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await self._db.execute(
+            f"UPDATE users SET {assignments} WHERE id = ?", (*fields.values(), user_id)
+        )
+        self.changes += 1
+
+    async def set_opted_out(self, phone: str, opted_out: bool) -> int:
+        """Opt every registration of a phone out (or back in); how many there were."""
+        async with self._db.execute(
+            "UPDATE users SET opted_out = ? WHERE phone = ?", (int(opted_out), phone)
+        ) as cur:
+            self.changes += 1
+            return cur.rowcount
+
+    # Keywords and muted channels
+
+    async def keywords(self, user_id: int | None = None) -> list[Keyword]:
+        sql = "SELECT user_id, word, exception FROM keywords"
+        args: tuple[int, ...] = ()
+        if user_id is not None:
+            sql += " WHERE user_id = ?"
+            args = (user_id,)
+        async with self._db.execute(sql + " ORDER BY exception, word_key", args) as cur:
+            return [Keyword(int(u), str(w), bool(e)) async for u, w, e in cur]
+
+    async def add_keyword(self, user_id: int, word: str, word_key: str, exception: bool) -> bool:
+        async with self._db.execute(
+            "INSERT INTO keywords (user_id, word_key, word, exception) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (user_id, word_key, word, int(exception)),
+        ) as cur:
+            self.changes += 1
+            return cur.rowcount > 0
+
+    async def remove_keyword(self, user_id: int, word_key: str, exception: bool) -> bool:
+        async with self._db.execute(
+            "DELETE FROM keywords WHERE user_id = ? AND word_key = ? AND exception = ?",
+            (user_id, word_key, int(exception)),
+        ) as cur:
+            self.changes += 1
+            return cur.rowcount > 0
+
+    async def mute(self, user_id: int, channel_key: str, muted: bool) -> bool:
+        if muted:
+            sql = "INSERT INTO muted (user_id, channel_key) VALUES (?, ?) ON CONFLICT DO NOTHING"
+        else:
+            sql = "DELETE FROM muted WHERE user_id = ? AND channel_key = ?"
+        async with self._db.execute(sql, (user_id, channel_key)) as cur:
+            self.changes += 1
+            return cur.rowcount > 0
+
+    # Pending registrations and the codes they cost
+
+    async def put_pending(self, pending: Pending, nick_key: str) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO pending (network, nick_key, nick, phone, code_hash, account,"
+            " expires, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pending.network,
+                nick_key,
+                pending.nick,
+                pending.phone,
+                pending.code_hash,
+                pending.account,
+                pending.expires,
+                pending.tries,
+            ),
+        )
+        await self._db.execute(
+            "INSERT INTO codes_sent (network, nick_key, phone, at) VALUES (?, ?, ?, ?)",
+            (pending.network, nick_key, pending.phone, time.time()),
+        )
+
+    async def pending(self, network: str, nick_key: str) -> Pending | None:
+        async with self._db.execute(
+            "SELECT network, nick, phone, code_hash, account, expires, tries FROM pending"
+            " WHERE network = ? AND nick_key = ?",
+            (network, nick_key),
+        ) as cur:
+            row = await cur.fetchone()
+        return Pending(*row) if row else None
+
+    async def count_try(self, network: str, nick_key: str) -> None:
+        await self._db.execute(
+            "UPDATE pending SET tries = tries + 1 WHERE network = ? AND nick_key = ?",
+            (network, nick_key),
+        )
+
+    async def drop_pending(self, network: str, nick_key: str) -> None:
+        await self._db.execute(
+            "DELETE FROM pending WHERE network = ? AND nick_key = ?", (network, nick_key)
+        )
+
+    async def codes_since(
+        self,
+        since: float,
+        *,
+        phone: str | None = None,
+        network: str | None = None,
+        nick_key: str | None = None,
+    ) -> int:
+        """Verification codes sent since a moment, to a phone or for a nick."""
+        args: tuple[str, ...]
+        if phone is not None:
+            sql, args = "phone = ?", (phone,)
+        else:
+            sql, args = "network = ? AND nick_key = ?", (network or "", nick_key or "")
+        async with self._db.execute(
+            f"SELECT count(*) FROM codes_sent WHERE at >= ? AND {sql}", (since, *args)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def users(self, network: str | None = None) -> list[User]:
         sql = f"SELECT {_USER_COLUMNS} FROM users"

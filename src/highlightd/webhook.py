@@ -13,7 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from highlightd.bus import REDIS_DOWN, Bus, Outbox
 from highlightd.metrics import Metrics
-from highlightd.replies import is_keyword
+from highlightd.selfservice import handle_sms
 from highlightd.sms import mask_phone
 from highlightd.store import IncomingSms, Store
 
@@ -51,8 +51,13 @@ def make_app(deps: WebDeps) -> web.Application:
     return app
 
 
-def _twiml() -> web.Response:
-    return web.Response(text=EMPTY_TWIML, content_type="application/xml")
+def _twiml(message: str | None = None) -> web.Response:
+    """Twilio's answer: empty, or one SMS back (it costs the same as any SMS)."""
+    if message is None:
+        return web.Response(text=EMPTY_TWIML, content_type="application/xml")
+    response = MessagingResponse()
+    response.message(message)
+    return web.Response(text=str(response), content_type="application/xml")
 
 
 async def _signed_form(request: web.Request) -> dict[str, str]:
@@ -97,16 +102,12 @@ async def incoming_sms(request: web.Request) -> web.Response:
         deps.metrics.sms_received.labels("unknown_sender").inc()
         log.info("SMS %s from unregistered %s ignored", sid, mask_phone(phone))
         return _twiml()
-    if is_keyword(body):
-        # STOP, HELP and the like are for the carrier and Twilio, not for IRC.
-        deps.metrics.sms_received.labels("keyword").inc()
-        log.info(
-            "SMS %s from %s is the keyword %s; not relayed",
-            sid,
-            mask_phone(phone),
-            body.strip().upper(),
-        )
-        return _twiml()
+    outcome = await handle_sms(deps.store, phone, body, time.time())
+    if not outcome.relay:
+        # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
+        deps.metrics.sms_received.labels("command").inc()
+        log.info("SMS %s from %s is a command; not relayed", sid, mask_phone(phone))
+        return _twiml(outcome.reply)
     if not await deps.store.accept_incoming(IncomingSms(sid, phone, body, time.time())):
         deps.metrics.sms_received.labels("duplicate").inc()
         log.info("SMS %s seen before (a Twilio retry); dropped", sid)

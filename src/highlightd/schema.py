@@ -1,0 +1,103 @@
+"""The database schema, as the migrations that build it (PRAGMA user_version counts them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# One entry per schema version; a database at version N runs entries N.. in order.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        network TEXT NOT NULL,
+        nick TEXT NOT NULL,
+        nick_key TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (network, nick_key)
+    );
+    CREATE INDEX users_phone ON users (phone);
+    CREATE TABLE last_highlight (
+        user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE sent_sms (
+        sid TEXT PRIMARY KEY,
+        user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+        to_phone TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX sent_sms_user ON sent_sms (user_id, created_at);
+    CREATE TABLE received_sms (
+        sid TEXT PRIMARY KEY,
+        from_phone TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        forwarded_at REAL
+    );
+    CREATE INDEX received_sms_outbox ON received_sms (forwarded_at) WHERE forwarded_at IS NULL;
+    """,
+    # 2: the notification policy: per-user settings, segments spent, held highlights.
+    """
+    ALTER TABLE users ADD COLUMN timezone TEXT;
+    ALTER TABLE users ADD COLUMN quiet TEXT;
+    ALTER TABLE users ADD COLUMN paused_until REAL;
+    ALTER TABLE users ADD COLUMN opted_out INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE muted (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        channel_key TEXT NOT NULL,
+        PRIMARY KEY (user_id, channel_key)
+    );
+    ALTER TABLE sent_sms ADD COLUMN segments INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX sent_sms_created ON sent_sms (created_at);
+    CREATE TABLE held (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at REAL NOT NULL,
+        until REAL NOT NULL
+    );
+    CREATE INDEX held_user ON held (user_id, at);
+    CREATE TABLE limit_notices (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        PRIMARY KEY (user_id, day)
+    );
+    """,
+    # 3: self-service: services accounts, keywords, pending registrations, codes sent.
+    """
+    ALTER TABLE users ADD COLUMN account TEXT;
+    CREATE TABLE keywords (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        word_key TEXT NOT NULL,
+        word TEXT NOT NULL,
+        exception INTEGER NOT NULL,
+        PRIMARY KEY (user_id, word_key, exception)
+    );
+    CREATE TABLE pending (
+        network TEXT NOT NULL,
+        nick_key TEXT NOT NULL,
+        nick TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        account TEXT,
+        expires REAL NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (network, nick_key)
+    );
+    CREATE TABLE codes_sent (
+        network TEXT NOT NULL,
+        nick_key TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX codes_sent_phone ON codes_sent (phone, at);
+    CREATE INDEX codes_sent_nick ON codes_sent (network, nick_key, at);
+    """,
+)

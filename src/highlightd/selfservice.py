@@ -1,0 +1,329 @@
+"""Users register, verify and tune their highlights themselves, from IRC and by SMS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from highlightd import commands as c
+from highlightd.config import Settings
+from highlightd.directory import Directory, nick_key
+from highlightd.identity import account_to_bind, refusal
+from highlightd.irc import IrcMessage, Network
+from highlightd.replies import OPT_IN, OPT_OUT
+from highlightd.sms import SmsError, SmsGateway, mask_phone
+from highlightd.smstext import fit, strip_irc_formatting
+from highlightd.store import Pending, Store, User
+
+log = logging.getLogger(__name__)
+
+CODE_TTL = 600.0
+MAX_TRIES = 5
+CODES_PER_DAY = 3
+MAX_KEYWORDS = 30
+# PAUSE without a duration: until RESUME. A date rather than infinity keeps SQLite plain.
+PAUSED_UNTIL_RESUME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC).timestamp()
+DAY = 86400.0
+
+
+def _code_hash(network: str, nick: str, code: str) -> str:
+    return hashlib.sha256(f"{network}\0{nick_key(nick)}\0{code}".encode()).hexdigest()
+
+
+def _when(ts: float, tz: str | None) -> str:
+    zone = ZoneInfo(tz) if tz else dt.UTC
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def describe(
+    user: User, keywords: list[str], exceptions: list[str], muted: list[str], now: float
+) -> str:
+    """A user's settings in one line (the phone masked)."""
+    if user.opted_out:
+        state = "SMS off (you answered STOP; text START to turn them on)"
+    elif user.paused_until and user.paused_until > now:
+        state = (
+            "paused until RESUME"
+            if user.paused_until >= PAUSED_UNTIL_RESUME
+            else f"paused until {_when(user.paused_until, user.timezone)}"
+        )
+    else:
+        state = "SMS on"
+    parts = [f"{user.nick} on {user.network}: {mask_phone(user.phone)}, {state}"]
+    if keywords:
+        parts.append("keywords " + ", ".join(keywords))
+    if exceptions:
+        parts.append("except " + ", ".join(exceptions))
+    if muted:
+        parts.append("muted " + ", ".join(muted))
+    if user.quiet:
+        parts.append(f"quiet {user.quiet} {user.timezone or 'UTC'}")
+    return "; ".join(parts)
+
+
+class SelfService:
+    """Answers private messages to the bot, one at a time, by NOTICE."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        gateway: SmsGateway,
+        networks: Mapping[str, Network],
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._gateway = gateway
+        self._networks = networks
+        self._settings = settings
+        self._clock = clock
+        self._queue: asyncio.Queue[IrcMessage] = asyncio.Queue()
+
+    def submit(self, message: IrcMessage) -> None:
+        self._queue.put_nowait(message)
+
+    async def run(self) -> None:
+        while True:
+            message = await self._queue.get()
+            network = self._networks.get(message.network)
+            if network is None:
+                continue
+            for line in await self.handle(network, message):
+                network.send(message.sender, line, command="NOTICE")
+
+    async def handle(self, network: Network, message: IrcMessage) -> list[str]:
+        """The answer to one private message, as NOTICE lines."""
+        try:
+            # Some clients send bold or colour; commands are plain words.
+            text = strip_irc_formatting(message.text)
+            command = c.parse_irc(text, self._settings.defaults.region)
+        except c.CommandError as exc:
+            return [str(exc)]
+        if isinstance(command, c.Help):
+            try:
+                return c.help_lines(command.topic)
+            except c.CommandError as exc:
+                return [str(exc)]
+        if isinstance(command, c.Register):
+            return await self._register(network, message, command.phone)
+        if isinstance(command, c.Verify):
+            return await self._verify(network, message, command.code)
+        user = await self._user(network, message.sender)
+        if user is None:
+            return [f"{message.sender} is not registered here; REGISTER <phone> first (HELP)"]
+        refused = refusal(
+            registering=False,
+            bound_to=user.account,
+            current=message.account,
+            require_account=network.settings.require_account,
+            fold=network.fold,
+        )
+        if refused:
+            return [f"refused: {refused}"]
+        answer = await self._setting(network, user, command)
+        await self._directory.refresh()
+        return answer
+
+    async def _user(self, network: Network, nick: str) -> User | None:
+        uid = self._directory.owner(network.name, network.casemapping, nick)
+        if uid is not None and (user := self._directory.user(uid)) is not None:
+            return user
+        return await self._store.user(network.name, nick_key(nick))
+
+    # Registration
+
+    async def _register(self, network: Network, message: IrcMessage, phone: str) -> list[str]:
+        nick, now = message.sender, self._clock()
+        existing = await self._store.user(network.name, nick_key(nick))
+        refused = refusal(
+            registering=True,
+            bound_to=existing.account if existing else None,
+            current=message.account,
+            require_account=network.settings.require_account,
+            fold=network.fold,
+        )
+        if refused:
+            return [f"refused: {refused}"]
+        # Each code costs an SMS and lands on someone's phone: a few a day, no more.
+        if await self._store.codes_since(now - DAY, phone=phone) >= CODES_PER_DAY:
+            return [f"{mask_phone(phone)} had {CODES_PER_DAY} codes today; try tomorrow"]
+        sent_for_nick = await self._store.codes_since(
+            now - DAY, network=network.name, nick_key=nick_key(nick)
+        )
+        if sent_for_nick >= CODES_PER_DAY:
+            return [f"{nick} asked for {CODES_PER_DAY} codes today; try tomorrow"]
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        pending = Pending(
+            network.name,
+            nick,
+            phone,
+            _code_hash(network.name, nick, code),
+            account_to_bind(message.account),
+            now + CODE_TTL,
+            0,
+        )
+        await self._store.put_pending(pending, nick_key(nick))
+        text = fit(
+            f"highlightd code for {nick} on {network.name}: {code}. "
+            f"On IRC: /msg {network.own_nick} VERIFY {code}"
+        )
+        try:
+            sent = await self._gateway.send(phone, text)
+        except SmsError as exc:
+            await self._store.drop_pending(network.name, nick_key(nick))
+            log.warning("verification SMS to %s failed: %s", mask_phone(phone), exc)
+            return [f"could not text {mask_phone(phone)}: {exc}"]
+        await self._store.record_sent(sent.sid, None, phone, sent.status)
+        log.info("%s/%s asked to register %s; code sent", network.name, nick, mask_phone(phone))
+        return [
+            f"I texted a code to {mask_phone(phone)}: answer VERIFY <code> within "
+            f"{CODE_TTL / 60:.0f} minutes. Nothing is active until then."
+        ]
+
+    async def _verify(self, network: Network, message: IrcMessage, code: str) -> list[str]:
+        nick, now = message.sender, self._clock()
+        key = nick_key(nick)
+        pending = await self._store.pending(network.name, key)
+        if pending is None:
+            return [f"no registration is waiting for {nick}; REGISTER <phone> first"]
+        if now >= pending.expires:
+            await self._store.drop_pending(network.name, key)
+            return ["that code has expired; REGISTER again for a new one"]
+        refused = refusal(
+            registering=False,
+            bound_to=pending.account,
+            current=message.account,
+            require_account=network.settings.require_account,
+            fold=network.fold,
+        )
+        if refused:
+            return [f"refused: {refused}"]
+        if not hmac.compare_digest(pending.code_hash, _code_hash(network.name, nick, code)):
+            tries = pending.tries + 1
+            if tries >= MAX_TRIES:
+                await self._store.drop_pending(network.name, key)
+                return [f"wrong code {MAX_TRIES} times: the registration is dropped"]
+            await self._store.count_try(network.name, key)
+            return [f"wrong code; {MAX_TRIES - tries} tries left"]
+        await self._store.drop_pending(network.name, key)
+        user = await self._store.save_user(network.name, nick, key, pending.phone, pending.account)
+        await self._directory.refresh()
+        log.info("%s/%s registered %s", network.name, nick, mask_phone(user.phone))
+        return [
+            f"done: highlights of {nick} on {network.name} now text {mask_phone(user.phone)}. "
+            "HELP shows what else you can set; answering an SMS speaks here."
+        ]
+
+    # Settings
+
+    async def _setting(self, network: Network, user: User, command: c.Command) -> list[str]:
+        now = self._clock()
+        match command:
+            case c.Unregister():
+                await self._store.remove_user(user.network, nick_key(user.nick))
+                return [f"{user.nick} is unregistered; no more SMS"]
+            case c.Status():
+                return [await self._status(user, now)]
+            case c.KeywordsList():
+                return [await self._status(user, now)]
+            case c.KeywordsAdd(word=word, exception=exception):
+                if len(await self._store.keywords(user.id)) >= MAX_KEYWORDS:
+                    return [f"you have {MAX_KEYWORDS} keywords already; DEL one first"]
+                added = await self._store.add_keyword(user.id, word, nick_key(word), exception)
+                kind = "exception" if exception else "keyword"
+                return [f"{kind} {word} {'added' if added else 'was there already'}"]
+            case c.KeywordsDel(word=word, exception=exception):
+                removed = await self._store.remove_keyword(user.id, nick_key(word), exception)
+                return [f"{word} {'removed' if removed else 'was not there'}"]
+            case c.Mute(channel=channel):
+                await self._store.mute(user.id, network.fold(channel), True)
+                return [f"no SMS for highlights in {channel}"]
+            case c.Unmute(channel=channel):
+                done = await self._store.mute(user.id, network.fold(channel), False)
+                return [f"{channel} {'unmuted' if done else 'was not muted'}"]
+            case c.Pause() | c.Resume() | c.Quiet() | c.QuietOff():
+                return [await self._schedule(user, command, now)]
+        return ["that command is not for here; HELP"]
+
+    async def _schedule(self, user: User, command: c.Command, now: float) -> str:
+        match command:
+            case c.Pause(seconds=None):
+                await self._store.update_user(user.id, paused_until=PAUSED_UNTIL_RESUME)
+                return "paused until you say RESUME"
+            case c.Pause(seconds=float() as seconds):
+                await self._store.update_user(user.id, paused_until=now + seconds)
+                return f"paused until {_when(now + seconds, user.timezone)}"
+            case c.Resume():
+                await self._store.update_user(user.id, paused_until=None)
+                return "resumed: highlights text you again"
+            case c.Quiet(hours=hours, timezone=tz):
+                text = f"{hours.start:%H:%M}-{hours.end:%H:%M}"
+                await self._store.update_user(user.id, quiet=text, timezone=tz or user.timezone)
+                return f"quiet hours {text} {tz or user.timezone or 'UTC'}: kept for a digest"
+            case c.QuietOff():
+                await self._store.update_user(user.id, quiet=None)
+                return "quiet hours off"
+        return "?"
+
+    async def _status(self, user: User, now: float) -> str:
+        keywords = await self._store.keywords(user.id)
+        muted = sorted((await self._store.muted()).get(user.id, frozenset()))
+        return describe(
+            user,
+            [k.word for k in keywords if not k.exception],
+            [k.word for k in keywords if k.exception],
+            muted,
+            now,
+        )
+
+
+# By SMS
+
+
+@dataclass(frozen=True, slots=True)
+class SmsOutcome:
+    relay: bool  # put it on the bus as an answer to IRC
+    reply: str | None = None  # answered at once, by the webhook's TwiML
+
+
+async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutcome:
+    """Carrier keywords and SMS commands from a registered phone; else a reply to relay."""
+    word = body.strip().upper()
+    users = await store.users_by_phone(phone)
+    if word in OPT_OUT:
+        await store.set_opted_out(phone, True)
+        log.info("%s opted out (%s)", mask_phone(phone), word)
+        return SmsOutcome(relay=False)  # Twilio confirms the opt-out itself
+    if word in OPT_IN and any(u.opted_out for u in users):
+        await store.set_opted_out(phone, False)
+        log.info("%s opted back in (%s)", mask_phone(phone), word)
+        return SmsOutcome(relay=False)
+    if word in ("HELP", "INFO"):
+        return SmsOutcome(relay=False)  # Twilio answers these
+    try:
+        command = c.parse_sms(body)
+    except c.CommandError as exc:
+        return SmsOutcome(relay=False, reply=fit(f"highlightd: {exc}"))
+    if command is None:
+        return SmsOutcome(relay=True)
+    for user in users:
+        match command:
+            case c.Pause(seconds=seconds):
+                until = PAUSED_UNTIL_RESUME if seconds is None else now + seconds
+                await store.update_user(user.id, paused_until=until)
+            case c.Resume():
+                await store.update_user(user.id, paused_until=None)
+    fresh = await store.users_by_phone(phone)
+    states = "; ".join(describe(u, [], [], [], now).split(": ", 1)[1] for u in fresh)
+    names = ", ".join(f"{u.nick} on {u.network}" for u in fresh)
+    return SmsOutcome(relay=False, reply=fit(f"highlightd: {names}: {states}"))

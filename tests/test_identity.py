@@ -1,0 +1,53 @@
+"""Identity rules: nick, and the services account where the network reports one."""
+
+from __future__ import annotations
+
+import pytest
+
+from highlightd.identity import account_to_bind, refusal
+
+
+@pytest.mark.parametrize(
+    ("registering", "bound_to", "current", "require", "refused_with"),
+    [
+        # Networks that do not report accounts: the nick alone decides.
+        (True, None, None, False, None),
+        (False, None, None, False, None),
+        (True, None, None, True, "does not tell me yours"),
+        # REGISTER with require_account.
+        (True, None, "", True, "logged in to services"),
+        (True, None, "alice", True, None),
+        (True, None, "", False, None),
+        # A registration bound to an account.
+        (False, "alice", "alice", False, None),
+        (False, "alice", "ALICE", False, None),  # accounts compare folded
+        (False, "alice", "", False, "log in to it first"),
+        (False, "alice", "mallory", False, "not mallory"),
+        (False, "alice", None, False, "cannot see accounts now"),
+        # Re-registering a bound nick is a command on that registration too.
+        (True, "alice", "mallory", False, "not mallory"),
+        (True, "alice", "alice", True, None),
+        # Unbound registrations stay usable by the nick, logged in or not.
+        (False, None, "", False, None),
+        (False, None, "someone", False, None),
+    ],
+)
+def test_refusal(
+    registering: bool,
+    bound_to: str | None,
+    current: str | None,
+    require: bool,
+    refused_with: str | None,
+) -> None:
+    reason = refusal(
+        registering=registering, bound_to=bound_to, current=current, require_account=require
+    )
+    if refused_with is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused_with in reason
+
+
+@pytest.mark.parametrize(("current", "bound"), [(None, None), ("", None), ("alice", "alice")])
+def test_account_to_bind(current: str | None, bound: str | None) -> None:
+    assert account_to_bind(current) == bound
