@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,9 +123,11 @@ class Highlightd:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Highlightd]:
+async def running(
+    settings: Settings, role: Role = "all", clock: Callable[[], float] = time.time
+) -> AsyncIterator[Highlightd]:
     """Run a Daemon in this loop until the block ends; fail loudly if it dies early."""
-    daemon = Daemon(settings, role)
+    daemon = Daemon(settings, role, clock)
     task = asyncio.create_task(daemon.run())
     started = asyncio.create_task(daemon.started.wait())
     done, _ = await asyncio.wait({task, started}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
@@ -156,6 +159,17 @@ async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL) -> None:
     await client.expect(
         lambda line: line.command == "JOIN" and line.nick == BOT and line.text == channel
     )
+
+
+async def until_metric(hl: Highlightd, needle: str, value: float = 1.0) -> None:
+    """Wait (with a guard) until a /metrics line containing needle reaches value."""
+    async with asyncio.timeout(10):
+        while True:
+            async with hl.http.get(hl.base_url + "/metrics") as resp:
+                for line in (await resp.text()).splitlines():
+                    if needle in line and float(line.rsplit(" ", 1)[1]) >= value:
+                        return
+            await asyncio.sleep(0.02)
 
 
 def web_port() -> int:

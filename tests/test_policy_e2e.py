@@ -20,6 +20,7 @@ from harness import (
     add_user,
     running,
     settings_dict,
+    until_metric,
     wait_for_bot,
     web_port,
 )
@@ -38,19 +39,6 @@ class Scene:
     bob: IrcTestClient
     twilio: FakeTwilio
     settings: Settings
-
-
-async def until_metric(hl: Highlightd, needle: str) -> None:
-    """Wait (with a guard) until /metrics shows a counter line containing needle."""
-    async with asyncio.timeout(10):
-        while True:
-            async with hl.http.get(hl.base_url + "/metrics") as resp:
-                if any(
-                    needle in line and not line.endswith(" 0.0")
-                    for line in (await resp.text()).splitlines()
-                ):
-                    return
-            await asyncio.sleep(0.02)
 
 
 MakeScene = Callable[..., contextlib.AbstractAsyncContextManager[Scene]]

@@ -136,7 +136,6 @@ class Daemon:
         for settings in self.settings.networks:
             self.networks[settings.name] = Network(settings, dispatch)
         relay = Relay(bus, store, self.networks, self.metrics, notifier.bounce)
-        group.create_task(directory.run())
         group.create_task(notifier.run())
         group.create_task(commands.run())
         for network in self.networks.values():

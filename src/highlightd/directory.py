@@ -7,7 +7,6 @@ line holds one of their exception words.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -15,9 +14,6 @@ from highlightd.matcher import Matcher, irc_lower
 from highlightd.store import Store, User
 
 log = logging.getLogger(__name__)
-
-# How often to look for users added or removed by another process (the CLI).
-REFRESH_INTERVAL = 2.0
 
 
 def nick_key(nick: str) -> str:
@@ -144,8 +140,3 @@ class Directory:
         if self._version != (-1, -1):
             log.info("registered users reloaded: %d, with %d keyword(s)", len(users), len(keywords))
         self._version = version
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_INTERVAL)
-            await self.refresh()

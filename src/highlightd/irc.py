@@ -165,6 +165,8 @@ class _Client(pydle.Client):  # type: ignore[misc]
             and self._network.fold(nick) == self._network.fold(self.own_nick)
         ):
             self.own_nick = message.params[0]
+        elif message.params and self.own_nick:
+            self._network.emit(NickChange(self._network.name, nick, message.params[0]))
         await super().on_raw_nick(message)
 
     async def on_raw_privmsg(self, message: Any) -> None:

@@ -121,6 +121,8 @@ class Notifier:
     ) -> None:
         if not message.channel:
             return  # private messages to the bot are commands, not conversation
+        # Cheap when nothing changed; STOP by SMS or the CLI take effect at once.
+        await self._directory.refresh()
         text = strip_irc_formatting(message.text)
         users = [
             user
