@@ -210,7 +210,8 @@ async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
     ) as resp:
         assert resp.status == 200
         twiml = await resp.text()
-    assert "<Message>highlightd: alice on testnet: +1•••••0001, paused until " in twiml
+    assert "<Message>highlightd: paused until " in twiml
+    assert "(alice on testnet)</Message>" in twiml
     assert "PAUSE" not in "".join(r.text for r in desk.bob.received)
 
 

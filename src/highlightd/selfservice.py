@@ -43,21 +43,22 @@ def _when(ts: float, tz: str | None) -> str:
     return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def state_of(user: User, now: float) -> str:
+    """Whether SMS go out for a user: on, off after STOP, or paused."""
+    if user.opted_out:
+        return "SMS off (you answered STOP; text START to turn them on)"
+    if user.paused_until and user.paused_until > now:
+        if user.paused_until >= PAUSED_UNTIL_RESUME:
+            return "paused until RESUME"
+        return f"paused until {_when(user.paused_until, user.timezone)}"
+    return "SMS on"
+
+
 def describe(
     user: User, keywords: list[str], exceptions: list[str], muted: list[str], now: float
 ) -> str:
     """A user's settings in one line (the phone masked)."""
-    if user.opted_out:
-        state = "SMS off (you answered STOP; text START to turn them on)"
-    elif user.paused_until and user.paused_until > now:
-        state = (
-            "paused until RESUME"
-            if user.paused_until >= PAUSED_UNTIL_RESUME
-            else f"paused until {_when(user.paused_until, user.timezone)}"
-        )
-    else:
-        state = "SMS on"
-    parts = [f"{user.nick} on {user.network}: {mask_phone(user.phone)}, {state}"]
+    parts = [f"{user.nick} on {user.network}: {mask_phone(user.phone)}, {state_of(user, now)}"]
     if keywords:
         parts.append("keywords " + ", ".join(keywords))
     if exceptions:
@@ -324,6 +325,8 @@ async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutc
             case c.Resume():
                 await store.update_user(user.id, paused_until=None)
     fresh = await store.users_by_phone(phone)
-    states = "; ".join(describe(u, [], [], [], now).split(": ", 1)[1] for u in fresh)
+    if not fresh:
+        return SmsOutcome(relay=False)
     names = ", ".join(f"{u.nick} on {u.network}" for u in fresh)
-    return SmsOutcome(relay=False, reply=fit(f"highlightd: {names}: {states}"))
+    # No masked phone here: its dots are not GSM-7, and would halve what fits.
+    return SmsOutcome(relay=False, reply=fit(f"highlightd: {state_of(fresh[0], now)} ({names})"))
