@@ -19,7 +19,8 @@ from highlightd.bus import REDIS_DOWN, Bus, Outbox, connect
 from highlightd.config import Settings
 from highlightd.directory import Directory
 from highlightd.embedded import EmbeddedRedis
-from highlightd.irc import IrcEvent, IrcMessage, Network
+from highlightd.events import IrcEvent, IrcMessage
+from highlightd.irc import Network
 from highlightd.metrics import Metrics
 from highlightd.notifier import Notifier
 from highlightd.relay import Relay

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pydle
-
 from highlightd.config import NetworkSettings
+from highlightd.events import IrcEvent, IrcMessage
+from highlightd.ircclient import PydleClient
 from highlightd.matcher import irc_lower
 from highlightd.ratelimit import TokenBucket
 from highlightd.retry import Backoff
@@ -27,40 +27,8 @@ from highlightd.wire import clean, split_utf8
 log = logging.getLogger(__name__)
 
 REGISTRATION_TIMEOUT = 60.0
-PONG_TIMEOUT = 30.0
 QUIT_MESSAGE = "highlightd shutting down"
 WHO_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class IrcMessage:
-    """A PRIVMSG (or CTCP ACTION) someone sent; channel is "" for a private message."""
-
-    network: str
-    channel: str
-    sender: str
-    text: str
-    at: float
-    action: bool = False
-    # The sender's services account as the network tells it: a name, "" for not
-    # logged in, None when this network does not report accounts.
-    account: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NickChange:
-    network: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True, slots=True)
-class Quit:
-    network: str
-    nick: str
-
-
-IrcEvent = IrcMessage | NickChange | Quit
 
 
 @dataclass(slots=True)
@@ -74,118 +42,6 @@ class FatalNetworkError(Exception):
     """The server refuses us in a way retrying cannot fix (an erroneous nick)."""
 
 
-class _Client(pydle.Client):  # type: ignore[misc]
-    """pydle's client with the fixes our supervisor relies on."""
-
-    RECONNECT_ON_ERROR = False
-
-    def __init__(self, network: Network, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._network = network
-        self.own_nick = ""
-        self.registered_event = asyncio.Event()
-        self.closed_event = asyncio.Event()
-        self.fatal: str | None = None
-
-    async def handle_forever(self) -> None:
-        # pydle's loop dies on a reset without telling anyone, and waits 600 s on a
-        # dead link: catch OSError, and PING ourselves when the server goes quiet.
-        ping_sent = False
-        while self.connected:
-            interval = self._network.settings.ping_interval
-            timeout = min(PONG_TIMEOUT, interval) if ping_sent else interval
-            try:
-                data = await self.connection.recv(timeout=timeout)
-            except TimeoutError:
-                if ping_sent:
-                    log.warning("%s: no answer to PING in %.0f s", self._network.name, timeout)
-                    data = b""
-                else:
-                    ping_sent = True
-                    try:
-                        await self.rawmsg("PING", "highlightd")
-                    except (OSError, TimeoutError):
-                        data = b""
-                    else:
-                        continue
-            except (OSError, AttributeError) as exc:
-                log.warning("%s: connection lost: %s", self._network.name, exc)
-                data = b""
-            if not data:
-                if self.connected:
-                    await self.disconnect(expected=False)
-                break
-            ping_sent = False
-            await self.on_data(data)
-        self.closed_event.set()
-
-    async def on_unknown(self, message: Any) -> None:
-        # pydle warns about every numeric it has no handler for (379, 671, ...).
-        log.debug("%s: unhandled %s %s", self._network.name, message.command, message.params)
-
-    async def on_disconnect(self, expected: bool) -> None:
-        self.closed_event.set()
-
-    async def on_raw_001(self, message: Any) -> None:
-        # self.nickname is "<unregistered>" until pydle's WHOIS; 001 says who we are.
-        self.own_nick = message.params[0]
-        await super().on_raw_001(message)
-
-    async def on_isupport_casemapping(self, value: str) -> None:
-        await super().on_isupport_casemapping(value)
-        self._network.casemapping = value
-
-    async def on_connect(self) -> None:
-        await super().on_connect()
-        for channel in self._network.settings.channels:
-            await self.join(channel)
-        self.registered_event.set()
-
-    async def on_raw_432(self, message: Any) -> None:
-        if not self.registered_event.is_set():
-            reason = message.params[-1] if message.params else "erroneous nickname"
-            self.fatal = f"the server refuses nick {self._network.settings.nick!r}: {reason}"
-            await self.disconnect(expected=True)
-
-    async def on_raw_352(self, message: Any) -> None:
-        if len(message.params) >= 7:
-            self._network.who_reply(message.params[5], message.params[6])
-
-    async def on_raw_315(self, message: Any) -> None:
-        if len(message.params) >= 2:
-            self._network.who_end(message.params[1])
-        await super().on_raw_315(message)
-
-    async def on_raw_nick(self, message: Any) -> None:
-        # The server may rename us (services, a collision): keep knowing who we are.
-        nick, _meta = self._parse_user(message.source)
-        if (
-            self.own_nick
-            and message.params
-            and self._network.fold(nick) == self._network.fold(self.own_nick)
-        ):
-            self.own_nick = message.params[0]
-        elif message.params and self.own_nick:
-            self._network.emit(NickChange(self._network.name, nick, message.params[0]))
-        await super().on_raw_nick(message)
-
-    async def on_raw_privmsg(self, message: Any) -> None:
-        # Captured before pydle's handler awaits anything: lines are handled as
-        # separate tasks, and "who mentioned me last" depends on their order.
-        if len(message.params) >= 2:
-            nick, _meta = self._parse_user(message.source)
-            target, text = message.params[0], message.params[1]
-            tags = getattr(message, "tags", None) or {}
-            account = tags.get("account") if isinstance(tags, dict) else None
-            self._network.received(nick, target, text, account)
-        await super().on_raw_privmsg(message)
-
-    async def on_raw_quit(self, message: Any) -> None:
-        nick, _meta = self._parse_user(message.source)
-        self._network.emit(Quit(self._network.name, nick))
-        await super().on_raw_quit(message)
-
-
 class Network:
     """One IRC network: connection supervisor, outgoing queue, and what it knows."""
 
@@ -194,7 +50,7 @@ class Network:
         self.name = settings.name
         self.casemapping = "rfc1459"
         self._on_event = on_event
-        self._client: _Client | None = None
+        self._client: PydleClient | None = None
         self._queue: collections.deque[_Outgoing] = collections.deque()
         self._queued = asyncio.Event()
         self._ready = asyncio.Event()
@@ -371,7 +227,7 @@ class Network:
             await self._drop(client)
             await self._backoff.wait("disconnected")
 
-    async def _connect(self, client: _Client) -> None:
+    async def _connect(self, client: PydleClient) -> None:
         s = self.settings
         await client.connect(s.host, s.port, tls=s.tls, tls_verify=s.tls_verify)
         registered = asyncio.ensure_future(client.registered_event.wait())
@@ -392,7 +248,7 @@ class Network:
                 "registration did not complete" if not done else "closed while registering"
             )
 
-    def _make_client(self) -> _Client:
+    def _make_client(self) -> PydleClient:
         s = self.settings
         kwargs: dict[str, Any] = {
             "nickname": s.nick,
@@ -406,9 +262,9 @@ class Network:
                 sasl_password=s.sasl_password.get_secret_value(),
                 sasl_mechanism="PLAIN",
             )
-        return _Client(self, **kwargs)
+        return PydleClient(self, **kwargs)
 
-    async def _drop(self, client: _Client) -> None:
+    async def _drop(self, client: PydleClient) -> None:
         try:
             await client.disconnect(expected=True)
         except (OSError, AttributeError):

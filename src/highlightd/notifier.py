@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
 from highlightd.directory import Directory
-from highlightd.irc import IrcEvent, IrcMessage, Network, NickChange, Quit
+from highlightd.events import IrcEvent, IrcMessage, NickChange, Quit
+from highlightd.irc import Network
 from highlightd.matcher import words
 from highlightd.metrics import Metrics
 from highlightd.policy import (

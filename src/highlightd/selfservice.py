@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from highlightd import commands as c
 from highlightd.config import Settings
 from highlightd.directory import Directory, nick_key
+from highlightd.events import IrcMessage
 from highlightd.identity import account_to_bind, refusal
-from highlightd.irc import IrcMessage, Network
+from highlightd.irc import Network
+from highlightd.registrations import Pending
 from highlightd.replies import OPT_IN, OPT_OUT
 from highlightd.sms import SmsError, SmsGateway, mask_phone
 from highlightd.smstext import fit, strip_irc_formatting
-from highlightd.store import Pending, Store, User
+from highlightd.store import Store, User
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiosqlite
 
+from highlightd.registrations import RegistrationRecords
 from highlightd.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -41,26 +42,6 @@ class User:
     paused_until: float | None = None
     opted_out: bool = False
     account: str | None = None  # the services account the registration is bound to
-
-
-@dataclass(frozen=True, slots=True)
-class Keyword:
-    user_id: int
-    word: str
-    exception: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A registration waiting for its code."""
-
-    network: str
-    nick: str
-    phone: str
-    code_hash: str
-    account: str | None
-    expires: float
-    tries: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +86,7 @@ def _user(row: Any) -> User:
     return User(uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out), account)
 
 
-class Store:
+class Store(RegistrationRecords):
     """The one place that speaks SQL."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -229,105 +210,6 @@ class Store:
             self.changes += 1
             return cur.rowcount
 
-    # Keywords and muted channels
-
-    async def keywords(self, user_id: int | None = None) -> list[Keyword]:
-        sql = "SELECT user_id, word, exception FROM keywords"
-        args: tuple[int, ...] = ()
-        if user_id is not None:
-            sql += " WHERE user_id = ?"
-            args = (user_id,)
-        async with self._db.execute(sql + " ORDER BY exception, word_key", args) as cur:
-            return [Keyword(int(u), str(w), bool(e)) async for u, w, e in cur]
-
-    async def add_keyword(self, user_id: int, word: str, word_key: str, exception: bool) -> bool:
-        async with self._db.execute(
-            "INSERT INTO keywords (user_id, word_key, word, exception) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (user_id, word_key, word, int(exception)),
-        ) as cur:
-            self.changes += 1
-            return cur.rowcount > 0
-
-    async def remove_keyword(self, user_id: int, word_key: str, exception: bool) -> bool:
-        async with self._db.execute(
-            "DELETE FROM keywords WHERE user_id = ? AND word_key = ? AND exception = ?",
-            (user_id, word_key, int(exception)),
-        ) as cur:
-            self.changes += 1
-            return cur.rowcount > 0
-
-    async def mute(self, user_id: int, channel_key: str, muted: bool) -> bool:
-        if muted:
-            sql = "INSERT INTO muted (user_id, channel_key) VALUES (?, ?) ON CONFLICT DO NOTHING"
-        else:
-            sql = "DELETE FROM muted WHERE user_id = ? AND channel_key = ?"
-        async with self._db.execute(sql, (user_id, channel_key)) as cur:
-            self.changes += 1
-            return cur.rowcount > 0
-
-    # Pending registrations and the codes they cost
-
-    async def put_pending(self, pending: Pending, nick_key: str) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO pending (network, nick_key, nick, phone, code_hash, account,"
-            " expires, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                pending.network,
-                nick_key,
-                pending.nick,
-                pending.phone,
-                pending.code_hash,
-                pending.account,
-                pending.expires,
-                pending.tries,
-            ),
-        )
-        await self._db.execute(
-            "INSERT INTO codes_sent (network, nick_key, phone, at) VALUES (?, ?, ?, ?)",
-            (pending.network, nick_key, pending.phone, time.time()),
-        )
-
-    async def pending(self, network: str, nick_key: str) -> Pending | None:
-        async with self._db.execute(
-            "SELECT network, nick, phone, code_hash, account, expires, tries FROM pending"
-            " WHERE network = ? AND nick_key = ?",
-            (network, nick_key),
-        ) as cur:
-            row = await cur.fetchone()
-        return Pending(*row) if row else None
-
-    async def count_try(self, network: str, nick_key: str) -> None:
-        await self._db.execute(
-            "UPDATE pending SET tries = tries + 1 WHERE network = ? AND nick_key = ?",
-            (network, nick_key),
-        )
-
-    async def drop_pending(self, network: str, nick_key: str) -> None:
-        await self._db.execute(
-            "DELETE FROM pending WHERE network = ? AND nick_key = ?", (network, nick_key)
-        )
-
-    async def codes_since(
-        self,
-        since: float,
-        *,
-        phone: str | None = None,
-        network: str | None = None,
-        nick_key: str | None = None,
-    ) -> int:
-        """Verification codes sent since a moment, to a phone or for a nick."""
-        args: tuple[str, ...]
-        if phone is not None:
-            sql, args = "phone = ?", (phone,)
-        else:
-            sql, args = "network = ? AND nick_key = ?", (network or "", nick_key or "")
-        async with self._db.execute(
-            f"SELECT count(*) FROM codes_sent WHERE at >= ? AND {sql}", (since, *args)
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
     async def users(self, network: str | None = None) -> list[User]:
         sql = f"SELECT {_USER_COLUMNS} FROM users"
         args: tuple[str, ...] = ()
@@ -342,14 +224,6 @@ class Store:
             f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
         ) as cur:
             return [_user(row) async for row in cur]
-
-    async def muted(self) -> dict[int, frozenset[str]]:
-        """Each user's muted channels (folded names)."""
-        out: dict[int, set[str]] = {}
-        async with self._db.execute("SELECT user_id, channel_key FROM muted") as cur:
-            async for user_id, channel in cur:
-                out.setdefault(int(user_id), set()).add(str(channel))
-        return {k: frozenset(v) for k, v in out.items()}
 
     # Reply routing
 
