@@ -138,8 +138,8 @@ class Notifier:
         )
         rules = self.rules(network)
         muted = await self._store.muted()
+        owner = self._directory.owner(network.name, network.casemapping, message.sender)
         for user in users:
-            owner = self._directory.owner(network.name, network.casemapping, message.sender)
             line = Line(
                 now=message.at,
                 channel=network.fold(message.channel),

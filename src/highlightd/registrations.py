@@ -5,7 +5,6 @@ A part of Store (it mixes this in), kept apart so that each room stays small.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import aiosqlite
@@ -74,7 +73,7 @@ class RegistrationRecords:
 
     # Pending registrations and the codes they cost
 
-    async def put_pending(self, pending: Pending, nick_key: str) -> None:
+    async def put_pending(self, pending: Pending, nick_key: str, at: float) -> None:
         await self._db.execute(
             "INSERT OR REPLACE INTO pending (network, nick_key, nick, phone, code_hash, account,"
             " expires, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,7 +90,7 @@ class RegistrationRecords:
         )
         await self._db.execute(
             "INSERT INTO codes_sent (network, nick_key, phone, at) VALUES (?, ?, ?, ?)",
-            (pending.network, nick_key, pending.phone, time.time()),
+            (pending.network, nick_key, pending.phone, at),
         )
 
     async def pending(self, network: str, nick_key: str) -> Pending | None:

@@ -124,18 +124,28 @@ class SelfService:
         user = await self._user(network, message.sender)
         if user is None:
             return [f"{message.sender} is not registered here; REGISTER <phone> first (HELP)"]
-        refused = refusal(
-            registering=False,
-            bound_to=user.account,
+        if refused := self._refused(network, message, user.account):
+            return refused
+        answer = await self._setting(network, user, command)
+        await self._directory.refresh()
+        return answer
+
+    def _refused(
+        self,
+        network: Network,
+        message: IrcMessage,
+        bound_to: str | None,
+        registering: bool = False,
+    ) -> list[str] | None:
+        """The answer when the sender may not act for this registration (identity.py)."""
+        reason = refusal(
+            registering=registering,
+            bound_to=bound_to,
             current=message.account,
             require_account=network.settings.require_account,
             fold=network.fold,
         )
-        if refused:
-            return [f"refused: {refused}"]
-        answer = await self._setting(network, user, command)
-        await self._directory.refresh()
-        return answer
+        return [f"refused: {reason}"] if reason else None
 
     async def _user(self, network: Network, nick: str) -> User | None:
         uid = self._directory.owner(network.name, network.casemapping, nick)
@@ -148,15 +158,10 @@ class SelfService:
     async def _register(self, network: Network, message: IrcMessage, phone: str) -> list[str]:
         nick, now = message.sender, self._clock()
         existing = await self._store.user(network.name, nick_key(nick))
-        refused = refusal(
-            registering=True,
-            bound_to=existing.account if existing else None,
-            current=message.account,
-            require_account=network.settings.require_account,
-            fold=network.fold,
-        )
-        if refused:
-            return [f"refused: {refused}"]
+        if refused := self._refused(
+            network, message, existing.account if existing else None, registering=True
+        ):
+            return refused
         # Each code costs an SMS and lands on someone's phone: a few a day, no more.
         if await self._store.codes_since(now - DAY, phone=phone) >= CODES_PER_DAY:
             return [f"{mask_phone(phone)} had {CODES_PER_DAY} codes today; try tomorrow"]
@@ -175,7 +180,7 @@ class SelfService:
             now + CODE_TTL,
             0,
         )
-        await self._store.put_pending(pending, nick_key(nick))
+        await self._store.put_pending(pending, nick_key(nick), now)
         text = fit(
             f"highlightd code for {nick} on {network.name}: {code}. "
             f"On IRC: /msg {network.own_nick} VERIFY {code}"
@@ -202,15 +207,8 @@ class SelfService:
         if now >= pending.expires:
             await self._store.drop_pending(network.name, key)
             return ["that code has expired; REGISTER again for a new one"]
-        refused = refusal(
-            registering=False,
-            bound_to=pending.account,
-            current=message.account,
-            require_account=network.settings.require_account,
-            fold=network.fold,
-        )
-        if refused:
-            return [f"refused: {refused}"]
+        if refused := self._refused(network, message, pending.account):
+            return refused
         if not hmac.compare_digest(pending.code_hash, _code_hash(network.name, nick, code)):
             tries = pending.tries + 1
             if tries >= MAX_TRIES:
