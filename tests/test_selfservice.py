@@ -212,6 +212,11 @@ async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
         twiml = await resp.text()
     assert "<Message>highlightd: paused until " in twiml
     assert "(alice on testnet)</Message>" in twiml
+    async with desk.hl.http.post(  # Twilio retrying the same MessageSid: no second answer
+        desk.hl.base_url + "/twilio/sms", data=form, headers=_signed(desk.hl, form)
+    ) as resp:
+        assert resp.status == 200
+        assert "<Message" not in await resp.text()
     assert "PAUSE" not in "".join(r.text for r in desk.bob.received)
 
 

@@ -331,12 +331,25 @@ class Store(RegistrationRecords):
 
     # Received SMS: an outbox to the bus, deduplicated by Twilio's MessageSid
 
-    async def accept_incoming(self, sms: IncomingSms) -> bool:
-        """Store an incoming SMS; False when that MessageSid was seen before."""
+    async def seen_incoming(self, sid: str) -> bool:
+        async with self._db.execute("SELECT 1 FROM received_sms WHERE sid = ?", (sid,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def accept_incoming(self, sms: IncomingSms, relay: bool = True) -> bool:
+        """Store an incoming SMS; False when that MessageSid was seen before.
+
+        One not to relay (a command) is stored as already handled: the outbox skips it.
+        """
         async with self._db.execute(
-            "INSERT INTO received_sms (sid, from_phone, body, received_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (sid) DO NOTHING",
-            (sms.sid, sms.from_phone, sms.body, sms.received_at),
+            "INSERT INTO received_sms (sid, from_phone, body, received_at, forwarded_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING",
+            (
+                sms.sid,
+                sms.from_phone,
+                sms.body,
+                sms.received_at,
+                None if relay else sms.received_at,
+            ),
         ) as cur:
             return cur.rowcount > 0
 

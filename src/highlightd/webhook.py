@@ -102,16 +102,18 @@ async def incoming_sms(request: web.Request) -> web.Response:
         deps.metrics.sms_received.labels("unknown_sender").inc()
         log.info("SMS %s from unregistered %s ignored", sid, mask_phone(phone))
         return _twiml()
-    outcome = await handle_sms(deps.store, phone, body, time.time())
+    if await deps.store.seen_incoming(sid):
+        deps.metrics.sms_received.labels("duplicate").inc()
+        log.info("SMS %s seen before (a Twilio retry); dropped", sid)
+        return _twiml()
+    now = time.time()
+    outcome = await handle_sms(deps.store, phone, body, now)
+    await deps.store.accept_incoming(IncomingSms(sid, phone, body, now), relay=outcome.relay)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
         log.info("SMS %s from %s is a command; not relayed", sid, mask_phone(phone))
         return _twiml(outcome.reply)
-    if not await deps.store.accept_incoming(IncomingSms(sid, phone, body, time.time())):
-        deps.metrics.sms_received.labels("duplicate").inc()
-        log.info("SMS %s seen before (a Twilio retry); dropped", sid)
-        return _twiml()
     deps.metrics.sms_received.labels("accepted").inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
     deps.outbox.wake()
