@@ -233,10 +233,13 @@ class Daemon:
         await self.stop_event.wait()
         log.info("stopping")
         if self.networks:
-            async with asyncio.timeout(SHUTDOWN_LIMIT / 2):
-                await asyncio.gather(
-                    *(n.quit() for n in self.networks.values()), return_exceptions=True
-                )
+            try:
+                async with asyncio.timeout(SHUTDOWN_LIMIT / 2):
+                    await asyncio.gather(
+                        *(n.quit() for n in self.networks.values()), return_exceptions=True
+                    )
+            except TimeoutError:
+                log.warning("QUIT did not go out within %.1f s; closing anyway", SHUTDOWN_LIMIT / 2)
         raise _Shutdown
 
 
