@@ -17,6 +17,7 @@ from highlightd.store import Store, User
 log = logging.getLogger(__name__)
 
 Bounce = Callable[[str, str], Awaitable[None]]
+EMPTY = "empty message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ class Relay:
             log.warning(
                 "reply %s from %s not said: %s", reply.sid, mask_phone(reply.phone), problem
             )
-            await self._bounce(reply.phone, f"highlightd: {problem}")
+            if problem != EMPTY:  # a picture-only MMS: nothing to say, nothing to pay for
+                await self._bounce(reply.phone, f"highlightd: {problem}")
         else:
             # Waits while the network is down: the entry stays pending until said.
             await delivery.network.send(delivery.target, delivery.line)
@@ -85,7 +87,7 @@ class Relay:
             return None, "this number is not registered (any more)"
         route = parse_reply(reply.body)
         if not route.text:
-            return None, "empty message"
+            return None, EMPTY
         last = await self._store.last_highlight([u.id for u in users])
         user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
