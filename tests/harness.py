@@ -18,7 +18,7 @@ from highlightd.config import Settings
 from highlightd.daemon import Daemon, Role
 from highlightd.directory import nick_key
 from highlightd.store import Store
-from servers import IrcServer, IrcTestClient, free_port
+from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
 
 NETWORK = "testnet"
 CHANNEL = "#chan"
@@ -152,6 +152,14 @@ async def running(
             task.cancel()
             raise AssertionError("daemon did not stop in 15 s:\n" + "\n".join(stacks))
         task.result()
+
+
+async def in_channel(factory: IrcClientFactory, *nicks: str) -> list[IrcTestClient]:
+    """Connect test clients and have each join CHANNEL, in order."""
+    clients = [await factory(nick) for nick in nicks]
+    for client in clients:
+        await client.join(CHANNEL)
+    return clients
 
 
 async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL) -> None:

@@ -18,6 +18,7 @@ from harness import (
     FROM_NUMBER,
     Highlightd,
     add_user,
+    in_channel,
     running,
     settings_dict,
     until_healthz,
@@ -57,10 +58,7 @@ async def world(
     data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
     settings = Settings(**data)
     await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    alice = await irc_client_factory("alice")
-    bob = await irc_client_factory("bob")
-    await alice.join(CHANNEL)
-    await bob.join(CHANNEL)
+    alice, bob = await in_channel(irc_client_factory, "alice", "bob")
     async with running(settings) as hl:
         await wait_for_bot(bob)
         yield World(hl, alice, bob, fake_twilio, irc_server, redis_server)
@@ -172,8 +170,7 @@ async def test_irc_restart_rejoins_and_delivers_reply_sent_during_outage(
     # Let the bot fail a reconnect or two, so it backs off while bob comes back first.
     await asyncio.sleep(1.5)
     await world.irc.astart()
-    bob = await irc_client_factory("bob")
-    await bob.join(CHANNEL)
+    [bob] = await in_channel(irc_client_factory, "bob")
     await wait_for_bot(bob)
     line = await bob.expect_privmsg(from_nick=BOT, target="bob")
     assert line.text == "alice (SMS): sent while IRC was down"

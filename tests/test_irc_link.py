@@ -15,6 +15,7 @@ from harness import (
     CHANNEL,
     Highlightd,
     add_user,
+    in_channel,
     running,
     settings_dict,
     wait_for_bot,
@@ -50,8 +51,7 @@ async def linked(
     data["networks"][0].update(port=proxy.port, ping_interval=0.5)
     settings = Settings(**data)
     await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    bob = await irc_client_factory("bob")
-    await bob.join(CHANNEL)
+    [bob] = await in_channel(irc_client_factory, "bob")
     try:
         async with running(settings) as hl:
             await wait_for_bot(bob)

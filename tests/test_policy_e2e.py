@@ -18,6 +18,7 @@ from harness import (
     CHANNEL,
     Highlightd,
     add_user,
+    in_channel,
     running,
     settings_dict,
     until_metric,
@@ -62,10 +63,7 @@ def scene(
         await add_user(settings.storage.path, "alice", ALICE_PHONE)
         for n, nick in enumerate(others, start=2):  # registered, never connected
             await add_user(settings.storage.path, nick, f"+1555123{n:04d}")
-        alice = await irc_client_factory("alice")
-        bob = await irc_client_factory("bob")
-        await alice.join(CHANNEL)
-        await bob.join(CHANNEL)
+        alice, bob = await in_channel(irc_client_factory, "alice", "bob")
         async with running(settings) as hl:
             await wait_for_bot(bob)
             # pydle learns a channel's members a WHOIS after NAMES: wait until it has.

@@ -18,6 +18,7 @@ from harness import (
     BOT,
     CHANNEL,
     Highlightd,
+    in_channel,
     running,
     settings_dict,
     until_metric,
@@ -79,10 +80,7 @@ async def desk(
     """Nobody registered yet; alice and bob in #chan with the bot."""
     data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
     settings = Settings(**data)
-    alice = await irc_client_factory("alice")
-    bob = await irc_client_factory("bob")
-    await alice.join(CHANNEL)
-    await bob.join(CHANNEL)
+    alice, bob = await in_channel(irc_client_factory, "alice", "bob")
     clock = Clock()
     async with running(settings, clock=clock) as hl:
         await wait_for_bot(bob)

@@ -16,6 +16,7 @@ from harness import (
     CHANNEL,
     Highlightd,
     add_user,
+    in_channel,
     new_sid,
     running,
     settings_dict,
@@ -164,8 +165,7 @@ async def test_split_roles_relay_through_redis(
     data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
     settings = Settings(**data)
     await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    bob = await irc_client_factory("bob")
-    await bob.join(CHANNEL)
+    [bob] = await in_channel(irc_client_factory, "bob")
     async with running(settings, role="irc"), running(settings, role="web") as web:
         await wait_for_bot(bob)
         body = await until_healthz(web, 200)
