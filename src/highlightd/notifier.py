@@ -68,6 +68,11 @@ async def spend_of(store: Store, user: User, now: float, rules: Rules) -> Spend:
     )
 
 
+def _said(message: IrcMessage) -> str:
+    """What was said: a /me action reads "* bob waves"."""
+    return f"* {message.sender} {message.text}" if message.action else message.text
+
+
 class Notifier:
     """Consumes IRC lines in wire order; each SMS is sent in a task of its own."""
 
@@ -139,6 +144,8 @@ class Notifier:
         rules = self.rules(network)
         muted = await self._store.muted()
         owner = self._directory.owner(network.name, network.casemapping, message.sender)
+        # The same SMS for everyone this line highlights: formatted once.
+        body = format_highlight(message.channel, message.sender, _said(message), rules.max_segments)
         for user in users:
             line = Line(
                 now=message.at,
@@ -148,7 +155,7 @@ class Notifier:
                 or network.fold(message.sender) == network.fold(user.nick),
                 sender_is_bot=network.fold(message.sender) == network.fold(network.own_nick),
                 nicks_named=len(named),
-                segments=segments(self._body(message, rules)),
+                segments=segments(body),
             )
             person = person_of(user, muted.get(user.id, frozenset()))
             spend = await self._spend(user, message.at, rules)
@@ -167,13 +174,14 @@ class Notifier:
                     presence = Presence(presence.in_channel, presence.last_spoke, away)
                     decision = decide(line, person, presence, spend, rules)
             log.debug("%s/%s: %s, named %d", user.network, user.nick, presence, len(named))
-            await self._act(decision, user, message, rules, sends)
+            await self._act(decision, user, message, body, rules, sends)
 
     async def _act(
         self,
         decision: Decision,
         user: User,
         message: IrcMessage,
+        body: str,
         rules: Rules,
         sends: asyncio.TaskGroup,
     ) -> None:
@@ -187,7 +195,6 @@ class Notifier:
             decision,
         )
         if decision.action == "send":
-            body = self._body(message, rules)
             self._reserve(user, message.at, segments(body))
             # Recorded now, in line order, so replies go to the latest mentioner.
             await self._store.set_last_highlight(
@@ -195,17 +202,12 @@ class Notifier:
             )
             sends.create_task(self._send(user, body, "highlight"))
         elif decision.action == "hold":
-            text = f"* {message.sender} {message.text}" if message.action else message.text
             until = decision.until if decision.until is not None else message.at + DIGEST_CHECK
             await self._store.hold(
-                user.id, message.channel, message.sender, text, message.at, until
+                user.id, message.channel, message.sender, _said(message), message.at, until
             )
             self._held_changed.set()
             await self._over_budget(decision, user, rules, sends)
-
-    def _body(self, message: IrcMessage, rules: Rules) -> str:
-        text = f"* {message.sender} {message.text}" if message.action else message.text
-        return format_highlight(message.channel, message.sender, text, rules.max_segments)
 
     # Spending
 
