@@ -9,7 +9,7 @@ import random
 import re
 import time
 
-from highlightd.matcher import Matcher, irc_lower
+from highlightd.core.matcher import Matcher, irc_lower
 
 NICKS = 10_000
 LINES = 100_000
@@ -82,7 +82,7 @@ def bench_matcher(matcher: Matcher[int], lines: list[str]) -> tuple[float, int]:
     return time.perf_counter() - start, hits
 
 
-# Same word characters as highlightd.matcher, spelt out for the lookarounds.
+# Same word characters as highlightd.core.matcher, spelt out for the lookarounds.
 _WORD_CLASS = r"\w\[\]\\`^{|}\-" "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 
 

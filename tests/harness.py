@@ -16,8 +16,8 @@ import aiohttp
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
 from highlightd.config import Settings
 from highlightd.daemon import Daemon, Role
-from highlightd.directory import nick_key
-from highlightd.store import Store
+from highlightd.irc.directory import nick_key
+from highlightd.store.database import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
 
 NETWORK = "testnet"

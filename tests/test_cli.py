@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from highlightd.cli import EXIT_BAD_CONFIG, main
-from highlightd.schema import MIGRATIONS
+from highlightd.store.schema import MIGRATIONS
 
 PHONE = "+15551230001"
 MASKED = "+1•••••0001"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from highlightd.commands import (
+from highlightd.core.commands import (
     HELP,
     Command,
     CommandError,
@@ -30,7 +30,7 @@ from highlightd.commands import (
     parse_phone,
     parse_sms,
 )
-from highlightd.policy import QuietHours
+from highlightd.core.policy import QuietHours
 
 NIGHT = QuietHours(dt.time(22), dt.time(7))
 

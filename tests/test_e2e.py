@@ -227,5 +227,7 @@ async def test_twilio_500_is_not_retried_and_the_daemon_goes_on(
 
 def _notifier_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
-        r for r in caplog.records if r.name == "highlightd.notifier" and "failed" in r.getMessage()
+        r
+        for r in caplog.records
+        if r.name == "highlightd.irc.notifier" and "failed" in r.getMessage()
     ]

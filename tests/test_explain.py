@@ -12,9 +12,9 @@ import pytest
 
 from highlightd.cli import main
 from highlightd.config import load_settings
-from highlightd.directory import nick_key
 from highlightd.explain import explain as explain_lines
-from highlightd.store import Store
+from highlightd.irc.directory import nick_key
+from highlightd.store.database import Store
 
 CONFIG = """
 [storage]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.identity import account_to_bind, refusal
+from highlightd.core.identity import account_to_bind, refusal
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.matcher import Matcher, irc_lower, words
+from highlightd.core.matcher import Matcher, irc_lower, words
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from highlightd.policy import (
+from highlightd.core.policy import (
     Action,
     Decision,
     Held,
@@ -26,7 +26,7 @@ from highlightd.policy import (
     next_day,
     quiet_hours_end,
 )
-from highlightd.smstext import encoding, segments, units
+from highlightd.core.smstext import encoding, segments, units
 
 UTC = ZoneInfo("UTC")
 NEW_YORK = ZoneInfo("America/New_York")

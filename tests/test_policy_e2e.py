@@ -26,8 +26,8 @@ from harness import (
     web_port,
 )
 from highlightd.config import Settings
-from highlightd.smstext import encoding, segments
-from highlightd.store import Store
+from highlightd.core.smstext import encoding, segments
+from highlightd.store.database import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -126,7 +126,7 @@ async def test_long_unicode_line_is_one_ucs2_segment(scene: MakeScene) -> None:
 async def test_daily_budget_holds_and_says_so_once(
     scene: MakeScene, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="highlightd.notifier")
+    caplog.set_level(logging.WARNING, logger="highlightd.irc.notifier")
     async with scene(user_daily_segments=2) as s:
         for n in range(1, 5):
             await s.bob.privmsg(CHANNEL, f"alice: number {n}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.ratelimit import TokenBucket
+from highlightd.core.ratelimit import TokenBucket
 
 
 class FakeClock:

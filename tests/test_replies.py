@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.replies import Route, parse_reply
+from highlightd.core.replies import Route, parse_reply
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from highlightd.retry import Backoff
+from highlightd.infra.retry import Backoff
 
 LOGGER = "highlightd.test_retry"
 

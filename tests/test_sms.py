@@ -10,7 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from fake_twilio import FakeTwilio, twilio_signature
-from highlightd.sms import (
+from highlightd.sms.gateway import (
     ConsoleGateway,
     SmsError,
     SmsGateway,
@@ -188,7 +188,7 @@ async def test_console_gateway_logs_masked_number_never_the_full_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     gateway: SmsGateway = ConsoleGateway()
-    caplog.set_level(logging.INFO, logger="highlightd.sms")
+    caplog.set_level(logging.INFO, logger="highlightd.sms.gateway")
 
     first = await gateway.send(TO, "[#chan] <bob> alice: lunch?")
     second = await gateway.send(TO, "ж" * 71)

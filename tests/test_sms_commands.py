@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from highlightd.directory import nick_key
-from highlightd.selfservice import PAUSED_UNTIL_RESUME, handle_sms
-from highlightd.smstext import segments
-from highlightd.store import Store
+from highlightd.core.smstext import segments
+from highlightd.irc.directory import nick_key
+from highlightd.irc.selfservice import PAUSED_UNTIL_RESUME, handle_sms
+from highlightd.store.database import Store
 
 PHONE = "+15551230001"
 NOW = 1_800_000_000.0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.smstext import (
+from highlightd.core.smstext import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     encoding,

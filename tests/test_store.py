@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from highlightd.directory import Directory, nick_key
-from highlightd.store import (
+from highlightd.irc.directory import Directory, nick_key
+from highlightd.store.database import (
     MIGRATIONS,
     Highlight,
     IncomingSms,
@@ -63,7 +63,7 @@ async def test_fresh_database_is_migrated_and_in_wal_mode(store: Store, db_path:
 async def test_reopening_does_not_migrate_again(
     db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="highlightd.store")
+    caplog.set_level(logging.INFO, logger="highlightd.store.database")
     first = await Store.open(db_path)
     try:
         await add(first, "alice")

@@ -24,9 +24,9 @@ from harness import (
     wait_for_bot,
     web_port,
 )
-from highlightd.bus import STREAM
 from highlightd.config import Settings
-from highlightd.store import Store
+from highlightd.infra.bus import STREAM
+from highlightd.store.database import Store
 from servers import IrcClientFactory, IrcServer, RedisServer
 
 pytestmark = pytest.mark.timeout(60)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.wire import clean, split_utf8
+from highlightd.core.wire import clean, split_utf8
 
 INJECTIONS = [
     "hi\r\nQUIT :bye",

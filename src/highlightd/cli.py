@@ -13,10 +13,10 @@ from typing import cast
 from highlightd import __version__
 from highlightd.config import ConfigError, Settings, e164, irc_nick, load_settings
 from highlightd.daemon import Role, run_main
-from highlightd.directory import nick_key
 from highlightd.explain import ExplainError, explain
-from highlightd.sms import mask_phone
-from highlightd.store import SchemaTooNew, Store, UserExists
+from highlightd.irc.directory import nick_key
+from highlightd.sms.gateway import mask_phone
+from highlightd.store.database import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
 

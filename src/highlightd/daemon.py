@@ -15,20 +15,20 @@ from typing import Literal
 from aiohttp import web
 
 from highlightd import __version__
-from highlightd.bus import REDIS_DOWN, Bus, Outbox, connect
 from highlightd.config import Settings
-from highlightd.directory import Directory
-from highlightd.embedded import EmbeddedRedis
-from highlightd.events import IrcEvent, IrcMessage
-from highlightd.irc import Network
-from highlightd.metrics import Metrics
-from highlightd.notifier import Notifier
-from highlightd.relay import Relay
-from highlightd.retry import Backoff
-from highlightd.selfservice import SelfService
-from highlightd.sms import ConsoleGateway, SmsGateway, TwilioGateway
-from highlightd.store import SchemaTooNew, Store
-from highlightd.webhook import WebDeps, make_app
+from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.infra.bus import REDIS_DOWN, Bus, Outbox, connect
+from highlightd.infra.embedded import EmbeddedRedis
+from highlightd.infra.metrics import Metrics
+from highlightd.infra.retry import Backoff
+from highlightd.irc.directory import Directory
+from highlightd.irc.network import Network
+from highlightd.irc.notifier import Notifier
+from highlightd.irc.relay import Relay
+from highlightd.irc.selfservice import SelfService
+from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
+from highlightd.store.database import SchemaTooNew, Store
+from highlightd.web.app import WebDeps, make_app
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from highlightd.config import Settings
-from highlightd.directory import nick_key
-from highlightd.matcher import Matcher, irc_lower, words
-from highlightd.notifier import person_of, spend_of
-from highlightd.policy import Line, Presence, Reason, decide, rules_for
-from highlightd.smstext import encoding, format_highlight, segments, strip_irc_formatting
-from highlightd.store import Store
+from highlightd.core.matcher import Matcher, irc_lower, words
+from highlightd.core.policy import Line, Presence, Reason, decide, rules_for
+from highlightd.core.smstext import encoding, format_highlight, segments, strip_irc_formatting
+from highlightd.irc.directory import nick_key
+from highlightd.irc.notifier import person_of, spend_of
+from highlightd.store.database import Store
 
 # Offline there is no server to announce its CASEMAPPING: rfc1459 folds the most.
 CASEMAPPING = "rfc1459"

@@ -13,17 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from highlightd import commands as c
 from highlightd.config import Settings
-from highlightd.directory import Directory, nick_key
-from highlightd.events import IrcMessage
-from highlightd.identity import account_to_bind, refusal
-from highlightd.irc import Network
-from highlightd.registrations import Pending
-from highlightd.replies import OPT_IN, OPT_OUT
-from highlightd.sms import SmsError, SmsGateway, mask_phone
-from highlightd.smstext import fit, strip_irc_formatting
-from highlightd.store import Store, User
+from highlightd.core import commands as c
+from highlightd.core.events import IrcMessage
+from highlightd.core.identity import account_to_bind, refusal
+from highlightd.core.replies import OPT_IN, OPT_OUT
+from highlightd.core.smstext import fit, strip_irc_formatting
+from highlightd.irc.directory import Directory, nick_key
+from highlightd.irc.network import Network
+from highlightd.sms.gateway import SmsError, SmsGateway, mask_phone
+from highlightd.store.database import Store, User
+from highlightd.store.registrations import Pending
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from highlightd.matcher import Matcher, irc_lower
-from highlightd.store import Store, User
+from highlightd.core.matcher import Matcher, irc_lower
+from highlightd.store.database import Store, User
 
 log = logging.getLogger(__name__)
 

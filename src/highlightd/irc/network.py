@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from highlightd.config import NetworkSettings
-from highlightd.events import IrcEvent, IrcMessage
-from highlightd.ircclient import PydleClient
-from highlightd.matcher import irc_lower
-from highlightd.ratelimit import TokenBucket
-from highlightd.retry import Backoff
-from highlightd.wire import clean, split_utf8
+from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.core.matcher import irc_lower
+from highlightd.core.ratelimit import TokenBucket
+from highlightd.core.wire import clean, split_utf8
+from highlightd.infra.retry import Backoff
+from highlightd.irc.client import PydleClient
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from highlightd.matcher import words
-from highlightd.policy import QuietHours
+from highlightd.core.matcher import words
+from highlightd.core.policy import QuietHours
 
 MAX_PAUSE = 30 * 86400.0
 MIN_KEYWORD, MAX_KEYWORD = 2, 30

@@ -11,11 +11,11 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from highlightd.bus import REDIS_DOWN, Bus, Outbox
-from highlightd.metrics import Metrics
-from highlightd.selfservice import handle_sms
-from highlightd.sms import mask_phone
-from highlightd.store import IncomingSms, Store
+from highlightd.infra.bus import REDIS_DOWN, Bus, Outbox
+from highlightd.infra.metrics import Metrics
+from highlightd.irc.selfservice import handle_sms
+from highlightd.sms.gateway import mask_phone
+from highlightd.store.database import IncomingSms, Store
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any, ParamSpec, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from highlightd.retry import Backoff
-from highlightd.store import IncomingSms, Store
+from highlightd.infra.retry import Backoff
+from highlightd.store.database import IncomingSms, Store
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -10,12 +10,9 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
-from highlightd.directory import Directory
-from highlightd.events import IrcEvent, IrcMessage, NickChange, Quit
-from highlightd.irc import Network
-from highlightd.matcher import words
-from highlightd.metrics import Metrics
-from highlightd.policy import (
+from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
+from highlightd.core.matcher import words
+from highlightd.core.policy import (
     Decision,
     Held,
     Line,
@@ -31,9 +28,12 @@ from highlightd.policy import (
     hold_or_send,
     rules_for,
 )
-from highlightd.sms import SentSms, SmsError, SmsGateway, mask_phone
-from highlightd.smstext import format_highlight, segments, strip_irc_formatting
-from highlightd.store import Highlight, Store, User
+from highlightd.core.smstext import format_highlight, segments, strip_irc_formatting
+from highlightd.infra.metrics import Metrics
+from highlightd.irc.directory import Directory
+from highlightd.irc.network import Network
+from highlightd.sms.gateway import SentSms, SmsError, SmsGateway, mask_phone
+from highlightd.store.database import Highlight, Store, User
 
 log = logging.getLogger(__name__)
 

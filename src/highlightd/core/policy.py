@@ -21,7 +21,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from highlightd.config import NetworkSettings, PolicySettings
-from highlightd.smstext import encoding, fit, format_highlight, segments, strip_irc_formatting
+from highlightd.core.smstext import encoding, fit, format_highlight, segments, strip_irc_formatting
 
 Action = Literal["drop", "hold", "send"]
 

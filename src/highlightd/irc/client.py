@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pydle
 
-from highlightd.events import NickChange, Quit
+from highlightd.core.events import NickChange, Quit
 
 if TYPE_CHECKING:
-    from highlightd.irc import Network
+    from highlightd.irc.network import Network
 
-log = logging.getLogger("highlightd.irc")
+log = logging.getLogger("highlightd.irc.network")
 
 PONG_TIMEOUT = 30.0
 

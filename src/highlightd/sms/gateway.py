@@ -17,7 +17,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from highlightd.smstext import segments
+from highlightd.core.smstext import segments
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiosqlite
 
-from highlightd.registrations import RegistrationRecords
-from highlightd.schema import MIGRATIONS
+from highlightd.store.registrations import RegistrationRecords
+from highlightd.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
