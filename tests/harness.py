@@ -17,7 +17,7 @@ from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_si
 from highlightd.config import Settings
 from highlightd.daemon import Daemon, Role
 from highlightd.irc.directory import nick_key
-from highlightd.store.database import Store
+from highlightd.store import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
 
 NETWORK = "testnet"
@@ -77,7 +77,7 @@ async def add_user(path: Path, nick: str, phone: str, network: str = NETWORK) ->
     """Register a user through a connection of its own, as the CLI does."""
     store = await Store.open(path)
     try:
-        await store.add_user(network, nick, nick_key(nick), phone)
+        await store.users.add(network, nick, nick_key(nick), phone)
     finally:
         await store.close()
 

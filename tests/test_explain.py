@@ -14,7 +14,7 @@ from highlightd.cli import main
 from highlightd.config import load_settings
 from highlightd.explain import explain as explain_lines
 from highlightd.irc.directory import nick_key
-from highlightd.store.database import Store
+from highlightd.store import Store
 
 CONFIG = """
 [storage]
@@ -42,8 +42,8 @@ def config(tmp_path: Path) -> str:
 async def _setup(config: Path) -> None:
     store = await Store.open(load_settings(str(config)).storage.path)
     try:
-        await store.add_user("libera", "alice", nick_key("alice"), "+15551230001")
-        await store.add_user("libera", "carol", nick_key("carol"), "+15551230003")
+        await store.users.add("libera", "alice", nick_key("alice"), "+15551230001")
+        await store.users.add("libera", "carol", nick_key("carol"), "+15551230003")
     finally:
         await store.close()
 
@@ -52,7 +52,7 @@ async def _sent(config: str, user_id: int, count: int) -> None:
     store = await Store.open(load_settings(config).storage.path)
     try:
         for n in range(count):
-            await store.record_sent(f"SM{user_id}-{n}", user_id, "+15551230001", "delivered")
+            await store.sent.record(f"SM{user_id}-{n}", user_id, "+15551230001", "delivered")
     finally:
         await store.close()
 
@@ -103,7 +103,7 @@ async def test_explain_budget_spent_today(config: str) -> None:
     store = await Store.open(settings.storage.path)
     try:
         for n in range(3):  # carol's 3 segments, spent well before the cooldown
-            await store.record_sent(f"SM{n}", 2, "+15551230003", "delivered")
+            await store.sent.record(f"SM{n}", 2, "+15551230003", "delivered")
         with contextlib.closing(sqlite3.connect(settings.storage.path)) as db, db:
             db.execute("UPDATE sent_sms SET created_at = ?", (noon - 3600,))
         carol = await explain_lines(settings, store, "libera", "carol", "carol: more?", now=noon)

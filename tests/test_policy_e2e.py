@@ -27,7 +27,7 @@ from harness import (
 )
 from highlightd.config import Settings
 from highlightd.core.smstext import encoding, segments
-from highlightd.store.database import Store
+from highlightd.store import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,7 +87,7 @@ async def test_burst_of_20_mentions_costs_2_sms(scene: MakeScene) -> None:
         assert digest.body == "19 highlights: [#chan] <bob> alice: ping 20 (+18 more in #chan)"
         store = await Store.open(s.settings.storage.path)
         try:
-            assert await store.held_until() == {}  # nothing left for a third SMS
+            assert await store.held.until() == {}  # nothing left for a third SMS
         finally:
             await store.close()
         assert len(s.twilio.messages) == 2
@@ -141,7 +141,7 @@ async def test_daily_budget_holds_and_says_so_once(
         try:
             async with asyncio.timeout(10):  # a guard: wait until the 5th is held too
                 while True:
-                    held = await store.held(1)
+                    held = await store.held.of(1)
                     if len(held) == 3:
                         break
                     await asyncio.sleep(0.02)

@@ -10,7 +10,7 @@ import pytest
 from highlightd.core.smstext import segments
 from highlightd.irc.directory import nick_key
 from highlightd.irc.selfservice import PAUSED_UNTIL_RESUME, handle_sms
-from highlightd.store.database import Store
+from highlightd.store import Store
 
 PHONE = "+15551230001"
 NOW = 1_800_000_000.0
@@ -19,8 +19,8 @@ NOW = 1_800_000_000.0
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.add_user("libera", "alice", nick_key("alice"), PHONE)
-    await store.add_user("oftc", "alice", nick_key("alice"), PHONE)  # one phone, two networks
+    await store.users.add("libera", "alice", nick_key("alice"), PHONE)
+    await store.users.add("oftc", "alice", nick_key("alice"), PHONE)  # one phone, two networks
     try:
         yield store
     finally:
@@ -28,7 +28,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def opted_out(store: Store) -> list[bool]:
-    return [u.opted_out for u in await store.users_by_phone(PHONE)]
+    return [u.opted_out for u in await store.users.by_phone(PHONE)]
 
 
 @pytest.mark.parametrize(
@@ -69,15 +69,15 @@ async def test_pause_resume_status_are_answered_in_one_segment(store: Store) -> 
     paused = await handle_sms(store, PHONE, "pause 2h", NOW)
     assert not paused.relay and paused.reply is not None
     assert "paused until" in paused.reply and segments(paused.reply) == 1
-    assert [u.paused_until for u in await store.users_by_phone(PHONE)] == [NOW + 7200] * 2
+    assert [u.paused_until for u in await store.users.by_phone(PHONE)] == [NOW + 7200] * 2
 
     forever = await handle_sms(store, PHONE, "PAUSE", NOW)
     assert forever.reply is not None and "paused until RESUME" in forever.reply
-    assert [u.paused_until for u in await store.users_by_phone(PHONE)] == [PAUSED_UNTIL_RESUME] * 2
+    assert [u.paused_until for u in await store.users.by_phone(PHONE)] == [PAUSED_UNTIL_RESUME] * 2
 
     resumed = await handle_sms(store, PHONE, "Resume", NOW)
     assert resumed.reply is not None and "SMS on" in resumed.reply
-    assert [u.paused_until for u in await store.users_by_phone(PHONE)] == [None, None]
+    assert [u.paused_until for u in await store.users.by_phone(PHONE)] == [None, None]
 
     status = await handle_sms(store, PHONE, "status", NOW)
     assert status.reply == "highlightd: SMS on (alice on libera, alice on oftc)"
@@ -87,4 +87,4 @@ async def test_bad_pause_duration_gets_a_hint_and_changes_nothing(store: Store) 
     outcome = await handle_sms(store, PHONE, "PAUSE soon", NOW)
     assert not outcome.relay
     assert outcome.reply is not None and "30m, 2h or 1d" in outcome.reply
-    assert [u.paused_until for u in await store.users_by_phone(PHONE)] == [None, None]
+    assert [u.paused_until for u in await store.users.by_phone(PHONE)] == [None, None]

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from highlightd.core.records import Highlight, IncomingSms, User
 from highlightd.irc.directory import Directory, nick_key
-from highlightd.store.database import (
-    MIGRATIONS,
-    Highlight,
-    IncomingSms,
-    SchemaTooNew,
-    Store,
-    User,
-    UserExists,
-)
+from highlightd.store import SchemaTooNew, Store, UserExists
+from highlightd.store.schema import MIGRATIONS
 
 ALICE = "+15551230001"
 BOB = "+15551230002"
@@ -42,7 +36,7 @@ def pragma(path: Path, name: str) -> object:
 
 
 async def add(store: Store, nick: str, phone: str = ALICE, network: str = "libera") -> User:
-    return await store.add_user(network, nick, nick_key(nick), phone)
+    return await store.users.add(network, nick, nick_key(nick), phone)
 
 
 def sms(sid: str, at: float, body: str = "hi", phone: str = ALICE) -> IncomingSms:
@@ -75,7 +69,7 @@ async def test_reopening_does_not_migrate_again(
 
     second = await Store.open(db_path)
     try:
-        assert [u.nick for u in await second.users()] == ["alice"]
+        assert [u.nick for u in await second.users.all()] == ["alice"]
     finally:
         await second.close()
     assert [r for r in caplog.records if "schema migrated" in r.getMessage()] == []
@@ -103,39 +97,39 @@ async def test_add_and_list_users(store: Store) -> None:
     carol = await add(store, "carol", BOB)
     assert alice.id != bob.id != carol.id
     assert (alice.network, alice.nick, alice.phone) == ("libera", "Alice", ALICE)
-    assert await store.users() == [alice, carol, bob]  # by network, then nick
-    assert await store.users("libera") == [alice, carol]
-    assert await store.users("oftc") == [bob]
-    assert await store.users("efnet") == []
+    assert await store.users.all() == [alice, carol, bob]  # by network, then nick
+    assert await store.users.all("libera") == [alice, carol]
+    assert await store.users.all("oftc") == [bob]
+    assert await store.users.all("efnet") == []
 
 
 async def test_add_same_nick_key_raises_user_exists(store: Store) -> None:
     await add(store, "[alice]")
     with pytest.raises(UserExists, match=r"\{ALICE\} is already registered on libera"):
         await add(store, "{ALICE}", BOB)
-    assert len(await store.users()) == 1
+    assert len(await store.users.all()) == 1
     # Another network is another namespace.
     await add(store, "[alice]", network="oftc")
-    assert len(await store.users()) == 2
+    assert len(await store.users.all()) == 2
 
 
 async def test_remove_user(store: Store) -> None:
     await add(store, "alice")
     bob = await add(store, "bob", BOB)
-    assert await store.remove_user("libera", nick_key("ALICE")) is True
-    assert await store.users() == [bob]
-    assert await store.remove_user("libera", nick_key("alice")) is False
-    assert await store.remove_user("oftc", nick_key("bob")) is False
-    assert await store.users() == [bob]
+    assert await store.users.remove("libera", nick_key("ALICE")) is True
+    assert await store.users.all() == [bob]
+    assert await store.users.remove("libera", nick_key("alice")) is False
+    assert await store.users.remove("oftc", nick_key("bob")) is False
+    assert await store.users.all() == [bob]
 
 
 async def test_users_by_phone(store: Store) -> None:
     alice = await add(store, "alice")
     alice_oftc = await add(store, "alice", network="oftc")
     await add(store, "bob", BOB)
-    found = await store.users_by_phone(ALICE)
+    found = await store.users.by_phone(ALICE)
     assert sorted(found, key=lambda u: u.id) == [alice, alice_oftc]
-    assert await store.users_by_phone("+15559990000") == []
+    assert await store.users.by_phone("+15559990000") == []
 
 
 # Reply routing
@@ -145,39 +139,41 @@ async def test_last_highlight_picks_the_most_recent_of_several_users(store: Stor
     a = await add(store, "alice")
     b = await add(store, "alice", network="oftc")
     c = await add(store, "bob", BOB)
-    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
-    await store.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
-    await store.set_last_highlight(Highlight(c.id, "#three", "z", 300.0))
+    await store.users.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    await store.users.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
+    await store.users.set_last_highlight(Highlight(c.id, "#three", "z", 300.0))
 
-    assert await store.last_highlight([a.id, b.id]) == Highlight(b.id, "#two", "y", 200.0)
-    assert await store.last_highlight([a.id]) == Highlight(a.id, "#one", "x", 100.0)
-    assert await store.last_highlight([a.id, b.id, c.id]) == Highlight(c.id, "#three", "z", 300.0)
-    assert await store.last_highlight([]) is None
-    assert await store.last_highlight([c.id + 100]) is None
+    assert await store.users.last_highlight([a.id, b.id]) == Highlight(b.id, "#two", "y", 200.0)
+    assert await store.users.last_highlight([a.id]) == Highlight(a.id, "#one", "x", 100.0)
+    assert await store.users.last_highlight([a.id, b.id, c.id]) == Highlight(
+        c.id, "#three", "z", 300.0
+    )
+    assert await store.users.last_highlight([]) is None
+    assert await store.users.last_highlight([c.id + 100]) is None
 
 
 async def test_last_highlight_updates_on_conflict(store: Store) -> None:
     a = await add(store, "alice")
     b = await add(store, "alice", network="oftc")
-    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
-    await store.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
-    await store.set_last_highlight(Highlight(a.id, "#new", "w", 300.0))
-    assert await store.last_highlight([a.id]) == Highlight(a.id, "#new", "w", 300.0)
-    assert await store.last_highlight([a.id, b.id]) == Highlight(a.id, "#new", "w", 300.0)
+    await store.users.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    await store.users.set_last_highlight(Highlight(b.id, "#two", "y", 200.0))
+    await store.users.set_last_highlight(Highlight(a.id, "#new", "w", 300.0))
+    assert await store.users.last_highlight([a.id]) == Highlight(a.id, "#new", "w", 300.0)
+    assert await store.users.last_highlight([a.id, b.id]) == Highlight(a.id, "#new", "w", 300.0)
 
 
 async def test_removing_a_user_removes_its_last_highlight(store: Store, db_path: Path) -> None:
     a = await add(store, "alice")
-    await store.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
-    assert await store.remove_user("libera", nick_key("alice"))
-    assert await store.last_highlight([a.id]) is None
+    await store.users.set_last_highlight(Highlight(a.id, "#one", "x", 100.0))
+    assert await store.users.remove("libera", nick_key("alice"))
+    assert await store.users.last_highlight([a.id]) is None
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT count(*) FROM last_highlight").fetchone()[0] == 0
 
 
 async def test_last_highlight_needs_an_existing_user(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        await store.set_last_highlight(Highlight(12345, "#one", "x", 100.0))
+        await store.users.set_last_highlight(Highlight(12345, "#one", "x", 100.0))
 
 
 # Sent SMS
@@ -185,68 +181,68 @@ async def test_last_highlight_needs_an_existing_user(store: Store) -> None:
 
 async def test_sent_sms_status(store: Store, db_path: Path) -> None:
     a = await add(store, "alice")
-    assert await store.last_sent_at(a.id) is None
-    await store.record_sent("SM1", a.id, ALICE, "queued")
-    await store.record_sent("SM2", a.id, ALICE, "queued")
-    await store.record_sent("SM3", None, BOB, "failed")
-    assert await store.sent_status("SM1") == "queued"
-    assert await store.sent_status("SM3") == "failed"
-    assert await store.sent_status("SMnope") is None
+    assert await store.sent.last_sent_at(a.id) is None
+    await store.sent.record("SM1", a.id, ALICE, "queued")
+    await store.sent.record("SM2", a.id, ALICE, "queued")
+    await store.sent.record("SM3", None, BOB, "failed")
+    assert await store.sent.status("SM1") == "queued"
+    assert await store.sent.status("SM3") == "failed"
+    assert await store.sent.status("SMnope") is None
 
-    assert await store.update_sent_status("SM1", "delivered") is True
-    assert await store.sent_status("SM1") == "delivered"
-    assert await store.sent_status("SM2") == "queued"
-    assert await store.update_sent_status("SMnope", "delivered") is False
-    assert await store.sent_status("SMnope") is None
+    assert await store.sent.update_status("SM1", "delivered") is True
+    assert await store.sent.status("SM1") == "delivered"
+    assert await store.sent.status("SM2") == "queued"
+    assert await store.sent.update_status("SMnope", "delivered") is False
+    assert await store.sent.status("SMnope") is None
 
     with sqlite3.connect(db_path) as db:
         newest = db.execute("SELECT max(created_at) FROM sent_sms WHERE user_id = ?", (a.id,))
-        assert await store.last_sent_at(a.id) == newest.fetchone()[0]
+        assert await store.sent.last_sent_at(a.id) == newest.fetchone()[0]
 
 
 async def test_removing_a_user_keeps_its_sent_sms(store: Store) -> None:
     a = await add(store, "alice")
-    await store.record_sent("SM1", a.id, ALICE, "sent")
-    await store.remove_user("libera", nick_key("alice"))
-    assert await store.sent_status("SM1") == "sent"
-    assert await store.last_sent_at(a.id) is None
+    await store.sent.record("SM1", a.id, ALICE, "sent")
+    await store.users.remove("libera", nick_key("alice"))
+    assert await store.sent.status("SM1") == "sent"
+    assert await store.sent.last_sent_at(a.id) is None
 
 
 # Received SMS
 
 
 async def test_accept_incoming_deduplicates_by_sid(store: Store) -> None:
-    assert await store.accept_incoming(sms("SM1", 10.0, "first")) is True
-    assert await store.accept_incoming(sms("SM1", 11.0, "retry")) is False
-    assert await store.accept_incoming(sms("SM2", 12.0)) is True
-    assert await store.unforwarded() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
+    assert await store.received.accept(sms("SM1", 10.0, "first")) is True
+    assert await store.received.accept(sms("SM1", 11.0, "retry")) is False
+    assert await store.received.accept(sms("SM2", 12.0)) is True
+    assert await store.received.unforwarded() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
 
 
 async def test_unforwarded_in_order_and_mark_forwarded(store: Store) -> None:
     for sid, at in [("SMc", 30.0), ("SMa", 10.0), ("SMb", 20.0)]:
-        await store.accept_incoming(sms(sid, at))
-    assert [s.sid for s in await store.unforwarded()] == ["SMa", "SMb", "SMc"]
-    assert [s.sid for s in await store.unforwarded(limit=2)] == ["SMa", "SMb"]
+        await store.received.accept(sms(sid, at))
+    assert [s.sid for s in await store.received.unforwarded()] == ["SMa", "SMb", "SMc"]
+    assert [s.sid for s in await store.received.unforwarded(limit=2)] == ["SMa", "SMb"]
 
-    await store.mark_forwarded("SMb")
-    assert [s.sid for s in await store.unforwarded()] == ["SMa", "SMc"]
-    await store.mark_forwarded("SMa")
-    await store.mark_forwarded("SMc")
-    assert await store.unforwarded() == []
+    await store.received.mark_forwarded("SMb")
+    assert [s.sid for s in await store.received.unforwarded()] == ["SMa", "SMc"]
+    await store.received.mark_forwarded("SMa")
+    await store.received.mark_forwarded("SMc")
+    assert await store.received.unforwarded() == []
     # A forwarded SMS is still known: Twilio retrying it is not accepted again.
-    assert await store.accept_incoming(sms("SMa", 40.0)) is False
-    assert await store.unforwarded() == []
+    assert await store.received.accept(sms("SMa", 40.0)) is False
+    assert await store.received.unforwarded() == []
 
 
 async def test_outbox_survives_reopening(db_path: Path) -> None:
     first = await Store.open(db_path)
     try:
-        await first.accept_incoming(sms("SM1", 1.0, "kept"))
+        await first.received.accept(sms("SM1", 1.0, "kept"))
     finally:
         await first.close()
     second = await Store.open(db_path)
     try:
-        assert await second.unforwarded() == [sms("SM1", 1.0, "kept")]
+        assert await second.received.unforwarded() == [sms("SM1", 1.0, "kept")]
     finally:
         await second.close()
 
@@ -290,7 +286,7 @@ async def test_directory_refresh_sees_users_added_elsewhere(store: Store, db_pat
 
     other = await Store.open(db_path)
     try:
-        await other.remove_user("libera", nick_key("alice"))
+        await other.users.remove("libera", nick_key("alice"))
     finally:
         await other.close()
     await directory.refresh()

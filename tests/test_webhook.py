@@ -26,7 +26,7 @@ from harness import (
 )
 from highlightd.config import Settings
 from highlightd.infra.bus import STREAM
-from highlightd.store.database import Store
+from highlightd.store import Store
 from servers import IrcClientFactory, IrcServer, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -133,14 +133,14 @@ async def test_stop_keyword_is_not_put_on_the_bus(
 async def test_status_callback_updates_the_sent_sms(web: Highlightd, settings: Settings) -> None:
     store = await Store.open(settings.storage.path)
     try:
-        await store.record_sent("SMabc", None, ALICE_PHONE, "queued")
+        await store.sent.record("SMabc", None, ALICE_PHONE, "queued")
         form = {"MessageSid": "SMabc", "MessageStatus": "delivered"}
         assert (await web.post("/twilio/status", form)).status == 204
-        assert await store.sent_status("SMabc") == "delivered"
+        assert await store.sent.status("SMabc") == "delivered"
         assert (
             await web.post("/twilio/status", {**form, "MessageStatus": "x"}, sign=False)
         ).status == 403
-        assert await store.sent_status("SMabc") == "delivered"
+        assert await store.sent.status("SMabc") == "delivered"
     finally:
         await store.close()
 

@@ -16,7 +16,7 @@ from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
 from highlightd.irc.directory import nick_key
 from highlightd.sms.gateway import mask_phone
-from highlightd.store.database import SchemaTooNew, Store, UserExists
+from highlightd.store import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
 
@@ -141,7 +141,7 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
     store = await _open(settings)
     try:
         if args.users_command == "list":
-            users = await store.users(args.network)
+            users = await store.users.all(args.network)
             for u in users:
                 phone = u.phone if args.show_phone else mask_phone(u.phone)
                 print(f"{u.network}\t{u.nick}\t{phone}")
@@ -156,7 +156,7 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if args.users_command == "remove":
-            if not await store.remove_user(network, nick_key(nick)):
+            if not await store.users.remove(network, nick_key(nick)):
                 raise CommandError(f"{nick} is not registered on {network}")
             print(f"removed {nick} on {network}")
             return 0
@@ -165,7 +165,7 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         try:
-            await store.add_user(network, nick, nick_key(nick), phone)
+            await store.users.add(network, nick, nick_key(nick), phone)
         except UserExists as exc:
             raise CommandError(str(exc)) from exc
         print(f"added {nick} on {network} ({mask_phone(phone)})")

@@ -27,7 +27,7 @@ from highlightd.irc.notifier import Notifier
 from highlightd.irc.relay import Relay
 from highlightd.irc.selfservice import SelfService
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
-from highlightd.store.database import SchemaTooNew, Store
+from highlightd.store import SchemaTooNew, Store
 from highlightd.web.app import WebDeps, make_app
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from highlightd.core.policy import Line, Presence, Reason, decide, rules_for
 from highlightd.core.smstext import encoding, format_highlight, segments, strip_irc_formatting
 from highlightd.irc.directory import nick_key
 from highlightd.irc.notifier import person_of, spend_of
-from highlightd.store.database import Store
+from highlightd.store import Store
 
 # Offline there is no server to announce its CASEMAPPING: rfc1459 folds the most.
 CASEMAPPING = "rfc1459"
@@ -35,7 +35,7 @@ async def explain(
     if network is None:
         known = ", ".join(n.name for n in settings.networks) or "none"
         raise ExplainError(f"no network named {network_name!r} in the config (have: {known})")
-    users = await store.users(network_name)
+    users = await store.users.all(network_name)
     user = next((u for u in users if nick_key(u.nick) == nick_key(nick)), None)
     if user is None:
         raise ExplainError(f"{nick} is not registered on {network_name}: nothing would be sent")
@@ -68,7 +68,7 @@ async def explain(
         nicks_named=len(named),
         segments=segments(body),
     )
-    muted = (await store.muted()).get(user.id, frozenset())
+    muted = (await store.registrations.muted()).get(user.id, frozenset())
     spend = await spend_of(store, user, now, rules)
     decision = decide(line, person_of(user, muted), Presence(), spend, rules)
     out.append(f"decision:  {decision}")

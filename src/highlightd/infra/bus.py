@@ -18,8 +18,9 @@ from typing import Any, ParamSpec, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from highlightd.core.records import IncomingSms
 from highlightd.infra.retry import Backoff
-from highlightd.store.database import IncomingSms, Store
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -226,9 +227,9 @@ class Outbox:
 
     async def _flush(self) -> int:
         moved = 0
-        while batch := await self._store.unforwarded():
+        while batch := await self._store.received.unforwarded():
             for sms in batch:
                 await self._bus.publish(sms)
-                await self._store.mark_forwarded(sms.sid)
+                await self._store.received.mark_forwarded(sms.sid)
                 moved += 1
         return moved

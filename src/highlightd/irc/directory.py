@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass, field
 
 from highlightd.core.matcher import Matcher, irc_lower
-from highlightd.store.database import Store, User
+from highlightd.core.records import User
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,8 @@ class Directory:
         version = (await self._store.data_version(), self._store.changes)
         if version == self._version:
             return
-        users = await self._store.users()
-        keywords = await self._store.keywords()
+        users = await self._store.users.all()
+        keywords = await self._store.registrations.keywords()
         old = self._nets
         nets: dict[str, _Net] = {}
         for user in users:

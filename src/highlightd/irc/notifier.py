@@ -28,12 +28,13 @@ from highlightd.core.policy import (
     hold_or_send,
     rules_for,
 )
+from highlightd.core.records import Highlight, User
 from highlightd.core.smstext import format_highlight, segments, strip_irc_formatting
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway, mask_phone
-from highlightd.store.database import Highlight, Store, User
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ async def spend_of(store: Store, user: User, now: float, rules: Rules) -> Spend:
     """What a user (and everyone) spent today, as the database knows it."""
     tz = ZoneInfo(user.timezone) if user.timezone else rules.timezone
     return Spend(
-        last_sms_at=await store.last_sent_at(user.id),
-        user_segments_today=await store.segments_since(day_start(now, tz), user.id),
-        global_segments_today=await store.segments_since(day_start(now, rules.timezone)),
+        last_sms_at=await store.sent.last_sent_at(user.id),
+        user_segments_today=await store.sent.segments_since(day_start(now, tz), user.id),
+        global_segments_today=await store.sent.segments_since(day_start(now, rules.timezone)),
     )
 
 
@@ -142,7 +143,7 @@ class Notifier:
             present | {network.fold(u.nick) for u in users}
         )
         rules = self.rules(network)
-        muted = await self._store.muted()
+        muted = await self._store.registrations.muted()
         owner = self._directory.owner(network.name, network.casemapping, message.sender)
         # The same SMS for everyone this line highlights: formatted once.
         body = format_highlight(message.channel, message.sender, _said(message), rules.max_segments)
@@ -197,13 +198,13 @@ class Notifier:
         if decision.action == "send":
             self._reserve(user, message.at, segments(body))
             # Recorded now, in line order, so replies go to the latest mentioner.
-            await self._store.set_last_highlight(
+            await self._store.users.set_last_highlight(
                 Highlight(user.id, message.channel, message.sender, message.at)
             )
             sends.create_task(self._send(user, body, "highlight"))
         elif decision.action == "hold":
             until = decision.until if decision.until is not None else message.at + DIGEST_CHECK
-            await self._store.hold(
+            await self._store.held.add(
                 user.id, message.channel, message.sender, _said(message), message.at, until
             )
             self._held_changed.set()
@@ -250,7 +251,7 @@ class Notifier:
                 user.network,
                 decision.detail,
             )
-        if await self._store.note_limit(user.id, day):
+        if await self._store.sent.note_limit(user.id, day):
             budget = rules.user_daily_segments
             if decision.reason is Reason.GLOBAL_BUDGET:
                 budget = rules.global_daily_segments
@@ -262,7 +263,7 @@ class Notifier:
         """Send held highlights, one SMS per user, when what held them has passed."""
         while True:
             self._held_changed.clear()
-            holds = await self._store.held_until()
+            holds = await self._store.held.until()
             now = time.time()
             due = [uid for uid, until in holds.items() if until <= now]
             for uid in due:
@@ -277,17 +278,17 @@ class Notifier:
 
     async def _release(self, user_id: int, now: float, sends: asyncio.TaskGroup) -> None:
         user = self._directory.user(user_id)
-        held = await self._store.held(user_id)
+        held = await self._store.held.of(user_id)
         network = self._networks.get(user.network) if user else None
         if user is None or network is None or not held:
             if held:  # the user or their network is gone from the configuration
-                await self._store.release_held([h.id for h in held])
+                await self._store.held.release([h.id for h in held])
             return
         rules = self.rules(network)
         person = person_of(user)
         ids = [h.id for h in held]
         if person.opted_out or (person.paused_until is not None and now < person.paused_until):
-            await self._store.release_held(ids)
+            await self._store.held.release(ids)
             log.info(
                 "%s/%s: %d held highlight(s) dropped (opted out or paused)",
                 user.network,
@@ -303,14 +304,14 @@ class Notifier:
         )
         if decision.action != "send":
             until = decision.until if decision.until is not None else now + DIGEST_CHECK
-            await self._store.postpone_held(user_id, until)
+            await self._store.held.postpone(user_id, until)
             log.debug("%s/%s: digest of %d waits: %s", user.network, user.nick, len(held), decision)
             await self._over_budget(decision, user, rules, sends)
             return
         latest = held[-1]
-        await self._store.release_held(ids)
+        await self._store.held.release(ids)
         self._reserve(user, now, segments(body))
-        await self._store.set_last_highlight(
+        await self._store.users.set_last_highlight(
             Highlight(user.id, latest.channel, latest.sender, latest.at)
         )
         self._metrics.highlights.labels(user.network, "digest").inc()
@@ -326,7 +327,7 @@ class Notifier:
             if exc.code != OPTED_OUT_ERROR:
                 raise
             # The carrier says this number answered STOP: honour it as our own STOP.
-            await self._store.set_opted_out(user.phone, True)
+            await self._store.users.set_opted_out(user.phone, True)
             await self._directory.refresh()
             log.info(
                 "%s opted out (Twilio error %d): no more SMS until START",
@@ -339,7 +340,7 @@ class Notifier:
         if sent is None:
             return
         self._metrics.sms_sent.labels("sent").inc()
-        await self._store.record_sent(sent.sid, user.id, user.phone, sent.status, cost)
+        await self._store.sent.record(sent.sid, user.id, user.phone, sent.status, cost)
         log.info(
             "SMS %s (%s, %d segment(s)) to %s for %s on %s",
             sent.sid,
@@ -379,4 +380,4 @@ class Notifier:
                 "could not tell %s about an undeliverable reply: %s", mask_phone(phone), exc
             )
             return
-        await self._store.record_sent(sent.sid, None, phone, sent.status, segments(text))
+        await self._store.sent.record(sent.sid, None, phone, sent.status, segments(text))

@@ -6,13 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.irc.network import Network
 from highlightd.sms.gateway import mask_phone
-from highlightd.store.database import Store, User
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,14 @@ class Relay:
     async def route(self, reply: Reply) -> tuple[Delivery | None, str]:
         """Where to say an answer, or why it cannot be said."""
         users = [
-            u for u in await self._store.users_by_phone(reply.phone) if u.network in self._networks
+            u for u in await self._store.users.by_phone(reply.phone) if u.network in self._networks
         ]
         if not users:
             return None, "this number is not registered (any more)"
         route = parse_reply(reply.body)
         if not route.text:
             return None, EMPTY
-        last = await self._store.last_highlight([u.id for u in users])
+        last = await self._store.users.last_highlight([u.id for u in users])
         user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
         line = f"{user.nick} (SMS): {route.text}"

@@ -17,13 +17,13 @@ from highlightd.config import Settings
 from highlightd.core import commands as c
 from highlightd.core.events import IrcMessage
 from highlightd.core.identity import account_to_bind, refusal
+from highlightd.core.records import Pending, User
 from highlightd.core.replies import OPT_IN, OPT_OUT
 from highlightd.core.smstext import fit, strip_irc_formatting
 from highlightd.irc.directory import Directory, nick_key
 from highlightd.irc.network import Network
 from highlightd.sms.gateway import SmsError, SmsGateway, mask_phone
-from highlightd.store.database import Store, User
-from highlightd.store.registrations import Pending
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -151,21 +151,21 @@ class SelfService:
         uid = self._directory.owner(network.name, network.casemapping, nick)
         if uid is not None and (user := self._directory.user(uid)) is not None:
             return user
-        return await self._store.user(network.name, nick_key(nick))
+        return await self._store.users.get(network.name, nick_key(nick))
 
     # Registration
 
     async def _register(self, network: Network, message: IrcMessage, phone: str) -> list[str]:
         nick, now = message.sender, self._clock()
-        existing = await self._store.user(network.name, nick_key(nick))
+        existing = await self._store.users.get(network.name, nick_key(nick))
         if refused := self._refused(
             network, message, existing.account if existing else None, registering=True
         ):
             return refused
         # Each code costs an SMS and lands on someone's phone: a few a day, no more.
-        if await self._store.codes_since(now - DAY, phone=phone) >= CODES_PER_DAY:
+        if await self._store.registrations.codes_since(now - DAY, phone=phone) >= CODES_PER_DAY:
             return [f"{mask_phone(phone)} had {CODES_PER_DAY} codes today; try tomorrow"]
-        sent_for_nick = await self._store.codes_since(
+        sent_for_nick = await self._store.registrations.codes_since(
             now - DAY, network=network.name, nick_key=nick_key(nick)
         )
         if sent_for_nick >= CODES_PER_DAY:
@@ -180,7 +180,7 @@ class SelfService:
             now + CODE_TTL,
             0,
         )
-        await self._store.put_pending(pending, nick_key(nick), now)
+        await self._store.registrations.put_pending(pending, nick_key(nick), now)
         text = fit(
             f"highlightd code for {nick} on {network.name}: {code}. "
             f"On IRC: /msg {network.own_nick} VERIFY {code}"
@@ -188,10 +188,10 @@ class SelfService:
         try:
             sent = await self._gateway.send(phone, text)
         except SmsError as exc:
-            await self._store.drop_pending(network.name, nick_key(nick))
+            await self._store.registrations.drop_pending(network.name, nick_key(nick))
             log.warning("verification SMS to %s failed: %s", mask_phone(phone), exc)
             return [f"could not text {mask_phone(phone)}: {exc}"]
-        await self._store.record_sent(sent.sid, None, phone, sent.status)
+        await self._store.sent.record(sent.sid, None, phone, sent.status)
         log.info("%s/%s asked to register %s; code sent", network.name, nick, mask_phone(phone))
         return [
             f"I texted a code to {mask_phone(phone)}: answer VERIFY <code> within "
@@ -201,23 +201,23 @@ class SelfService:
     async def _verify(self, network: Network, message: IrcMessage, code: str) -> list[str]:
         nick, now = message.sender, self._clock()
         key = nick_key(nick)
-        pending = await self._store.pending(network.name, key)
+        pending = await self._store.registrations.pending(network.name, key)
         if pending is None:
             return [f"no registration is waiting for {nick}; REGISTER <phone> first"]
         if now >= pending.expires:
-            await self._store.drop_pending(network.name, key)
+            await self._store.registrations.drop_pending(network.name, key)
             return ["that code has expired; REGISTER again for a new one"]
         if refused := self._refused(network, message, pending.account):
             return refused
         if not hmac.compare_digest(pending.code_hash, _code_hash(network.name, nick, code)):
             tries = pending.tries + 1
             if tries >= MAX_TRIES:
-                await self._store.drop_pending(network.name, key)
+                await self._store.registrations.drop_pending(network.name, key)
                 return [f"wrong code {MAX_TRIES} times: the registration is dropped"]
-            await self._store.count_try(network.name, key)
+            await self._store.registrations.count_try(network.name, key)
             return [f"wrong code; {MAX_TRIES - tries} tries left"]
-        await self._store.drop_pending(network.name, key)
-        user = await self._store.save_user(network.name, nick, key, pending.phone, pending.account)
+        await self._store.registrations.drop_pending(network.name, key)
+        user = await self._store.users.save(network.name, nick, key, pending.phone, pending.account)
         await self._directory.refresh()
         log.info("%s/%s registered %s", network.name, nick, mask_phone(user.phone))
         return [
@@ -231,26 +231,30 @@ class SelfService:
         now = self._clock()
         match command:
             case c.Unregister():
-                await self._store.remove_user(user.network, nick_key(user.nick))
+                await self._store.users.remove(user.network, nick_key(user.nick))
                 return [f"{user.nick} is unregistered; no more SMS"]
             case c.Status():
                 return [await self._status(user, now)]
             case c.KeywordsList():
                 return [await self._status(user, now)]
             case c.KeywordsAdd(word=word, exception=exception):
-                if len(await self._store.keywords(user.id)) >= MAX_KEYWORDS:
+                if len(await self._store.registrations.keywords(user.id)) >= MAX_KEYWORDS:
                     return [f"you have {MAX_KEYWORDS} keywords already; DEL one first"]
-                added = await self._store.add_keyword(user.id, word, nick_key(word), exception)
+                added = await self._store.registrations.add_keyword(
+                    user.id, word, nick_key(word), exception
+                )
                 kind = "exception" if exception else "keyword"
                 return [f"{kind} {word} {'added' if added else 'was there already'}"]
             case c.KeywordsDel(word=word, exception=exception):
-                removed = await self._store.remove_keyword(user.id, nick_key(word), exception)
+                removed = await self._store.registrations.remove_keyword(
+                    user.id, nick_key(word), exception
+                )
                 return [f"{word} {'removed' if removed else 'was not there'}"]
             case c.Mute(channel=channel):
-                await self._store.mute(user.id, network.fold(channel), True)
+                await self._store.registrations.mute(user.id, network.fold(channel), True)
                 return [f"no SMS for highlights in {channel}"]
             case c.Unmute(channel=channel):
-                done = await self._store.mute(user.id, network.fold(channel), False)
+                done = await self._store.registrations.mute(user.id, network.fold(channel), False)
                 return [f"{channel} {'unmuted' if done else 'was not muted'}"]
             case c.Pause() | c.Resume() | c.Quiet() | c.QuietOff():
                 return [await self._schedule(user, command, now)]
@@ -259,26 +263,26 @@ class SelfService:
     async def _schedule(self, user: User, command: c.Command, now: float) -> str:
         match command:
             case c.Pause(seconds=None):
-                await self._store.update_user(user.id, paused_until=PAUSED_UNTIL_RESUME)
+                await self._store.users.update(user.id, paused_until=PAUSED_UNTIL_RESUME)
                 return "paused until you say RESUME"
             case c.Pause(seconds=float() as seconds):
-                await self._store.update_user(user.id, paused_until=now + seconds)
+                await self._store.users.update(user.id, paused_until=now + seconds)
                 return f"paused until {_when(now + seconds, user.timezone)}"
             case c.Resume():
-                await self._store.update_user(user.id, paused_until=None)
+                await self._store.users.update(user.id, paused_until=None)
                 return "resumed: highlights text you again"
             case c.Quiet(hours=hours, timezone=tz):
                 text = f"{hours.start:%H:%M}-{hours.end:%H:%M}"
-                await self._store.update_user(user.id, quiet=text, timezone=tz or user.timezone)
+                await self._store.users.update(user.id, quiet=text, timezone=tz or user.timezone)
                 return f"quiet hours {text} {tz or user.timezone or 'UTC'}: kept for a digest"
             case c.QuietOff():
-                await self._store.update_user(user.id, quiet=None)
+                await self._store.users.update(user.id, quiet=None)
                 return "quiet hours off"
         return "?"
 
     async def _status(self, user: User, now: float) -> str:
-        keywords = await self._store.keywords(user.id)
-        muted = sorted((await self._store.muted()).get(user.id, frozenset()))
+        keywords = await self._store.registrations.keywords(user.id)
+        muted = sorted((await self._store.registrations.muted()).get(user.id, frozenset()))
         return describe(
             user,
             [k.word for k in keywords if not k.exception],
@@ -300,13 +304,13 @@ class SmsOutcome:
 async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutcome:
     """Carrier keywords and SMS commands from a registered phone; else a reply to relay."""
     word = body.strip().upper()
-    users = await store.users_by_phone(phone)
+    users = await store.users.by_phone(phone)
     if word in OPT_OUT:
-        await store.set_opted_out(phone, True)
+        await store.users.set_opted_out(phone, True)
         log.info("%s opted out (%s)", mask_phone(phone), word)
         return SmsOutcome(relay=False)  # Twilio confirms the opt-out itself
     if word in OPT_IN and any(u.opted_out for u in users):
-        await store.set_opted_out(phone, False)
+        await store.users.set_opted_out(phone, False)
         log.info("%s opted back in (%s)", mask_phone(phone), word)
         return SmsOutcome(relay=False)
     if word in ("HELP", "INFO"):
@@ -321,10 +325,10 @@ async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutc
         match command:
             case c.Pause(seconds=seconds):
                 until = PAUSED_UNTIL_RESUME if seconds is None else now + seconds
-                await store.update_user(user.id, paused_until=until)
+                await store.users.update(user.id, paused_until=until)
             case c.Resume():
-                await store.update_user(user.id, paused_until=None)
-    fresh = await store.users_by_phone(phone)
+                await store.users.update(user.id, paused_until=None)
+    fresh = await store.users.by_phone(phone)
     if not fresh:
         return SmsOutcome(relay=False)
     names = ", ".join(f"{u.nick} on {u.network}" for u in fresh)

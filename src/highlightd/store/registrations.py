@@ -1,40 +1,17 @@
-"""What self-service keeps: keywords, muted channels, pending registrations, codes sent.
-
-A part of Store (it mixes this in), kept apart so that each room stays small.
-"""
+"""What self-service keeps: keywords, muted channels, pending registrations, codes sent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import aiosqlite
-
-
-@dataclass(frozen=True, slots=True)
-class Keyword:
-    user_id: int
-    word: str
-    exception: bool
+from highlightd.core.records import Keyword, Pending
+from highlightd.store.database import Database
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A registration waiting for its code."""
+class Registrations:
+    """Keywords, mutes, and registrations waiting for their code."""
 
-    network: str
-    nick: str
-    phone: str
-    code_hash: str
-    account: str | None
-    expires: float
-    tries: int
-
-
-class RegistrationRecords:
-    _db: aiosqlite.Connection
-    changes: int
-
-    # Keywords and muted channels
+    def __init__(self, db: Database) -> None:
+        self._db = db.conn
+        self._database = db
 
     async def keywords(self, user_id: int | None = None) -> list[Keyword]:
         sql = "SELECT user_id, word, exception FROM keywords"
@@ -51,7 +28,7 @@ class RegistrationRecords:
             " ON CONFLICT DO NOTHING",
             (user_id, word_key, word, int(exception)),
         ) as cur:
-            self.changes += 1
+            self._database.changes += 1
             return cur.rowcount > 0
 
     async def remove_keyword(self, user_id: int, word_key: str, exception: bool) -> bool:
@@ -59,7 +36,7 @@ class RegistrationRecords:
             "DELETE FROM keywords WHERE user_id = ? AND word_key = ? AND exception = ?",
             (user_id, word_key, int(exception)),
         ) as cur:
-            self.changes += 1
+            self._database.changes += 1
             return cur.rowcount > 0
 
     async def mute(self, user_id: int, channel_key: str, muted: bool) -> bool:
@@ -68,10 +45,16 @@ class RegistrationRecords:
         else:
             sql = "DELETE FROM muted WHERE user_id = ? AND channel_key = ?"
         async with self._db.execute(sql, (user_id, channel_key)) as cur:
-            self.changes += 1
+            self._database.changes += 1
             return cur.rowcount > 0
 
-    # Pending registrations and the codes they cost
+    async def muted(self) -> dict[int, frozenset[str]]:
+        """Each user's muted channels (folded names)."""
+        out: dict[int, set[str]] = {}
+        async with self._db.execute("SELECT user_id, channel_key FROM muted") as cur:
+            async for user_id, channel in cur:
+                out.setdefault(int(user_id), set()).add(str(channel))
+        return {k: frozenset(v) for k, v in out.items()}
 
     async def put_pending(self, pending: Pending, nick_key: str, at: float) -> None:
         await self._db.execute(
@@ -132,11 +115,3 @@ class RegistrationRecords:
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
-
-    async def muted(self) -> dict[int, frozenset[str]]:
-        """Each user's muted channels (folded names)."""
-        out: dict[int, set[str]] = {}
-        async with self._db.execute("SELECT user_id, channel_key FROM muted") as cur:
-            async for user_id, channel in cur:
-                out.setdefault(int(user_id), set()).add(str(channel))
-        return {k: frozenset(v) for k, v in out.items()}

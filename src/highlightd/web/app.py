@@ -11,11 +11,12 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import REDIS_DOWN, Bus, Outbox
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.selfservice import handle_sms
 from highlightd.sms.gateway import mask_phone
-from highlightd.store.database import IncomingSms, Store
+from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +99,17 @@ async def incoming_sms(request: web.Request) -> web.Response:
     if "Body" not in form:
         raise web.HTTPBadRequest(text="missing form fields: Body\n")
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
-    if not await deps.store.users_by_phone(phone):
+    if not await deps.store.users.by_phone(phone):
         deps.metrics.sms_received.labels("unknown_sender").inc()
         log.info("SMS %s from unregistered %s ignored", sid, mask_phone(phone))
         return _twiml()
-    if await deps.store.seen_incoming(sid):
+    if await deps.store.received.seen(sid):
         deps.metrics.sms_received.labels("duplicate").inc()
         log.info("SMS %s seen before (a Twilio retry); dropped", sid)
         return _twiml()
     now = time.time()
     outcome = await handle_sms(deps.store, phone, body, now)
-    await deps.store.accept_incoming(IncomingSms(sid, phone, body, now), relay=outcome.relay)
+    await deps.store.received.accept(IncomingSms(sid, phone, body, now), relay=outcome.relay)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
@@ -124,7 +125,7 @@ async def status_callback(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     _require(form, "MessageSid", "MessageStatus")
-    if not await deps.store.update_sent_status(form["MessageSid"], form["MessageStatus"]):
+    if not await deps.store.sent.update_status(form["MessageSid"], form["MessageStatus"]):
         log.debug("status for unknown SMS %s", form["MessageSid"])
     if form.get("ErrorCode"):
         log.warning(

@@ -1,0 +1,68 @@
+"""The records the store keeps and hands out: plain values, shared by every side. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    network: str
+    nick: str
+    phone: str
+    created_at: float
+    timezone: str | None = None
+    quiet: str | None = None  # "22:00-07:00"
+    paused_until: float | None = None
+    opted_out: bool = False
+    account: str | None = None  # the services account the registration is bound to
+
+
+@dataclass(frozen=True, slots=True)
+class HeldHighlight:
+    id: int
+    user_id: int
+    channel: str
+    sender: str
+    text: str
+    at: float
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """Who mentioned a user, and where: where a default SMS reply goes."""
+
+    user_id: int
+    channel: str
+    sender: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingSms:
+    sid: str
+    from_phone: str
+    body: str
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    user_id: int
+    word: str
+    exception: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A registration waiting for its code."""
+
+    network: str
+    nick: str
+    phone: str
+    code_hash: str
+    account: str | None
+    expires: float
+    tries: int

@@ -1,0 +1,106 @@
+"""SMS sent (with their cost and status) and received (an outbox to the bus)."""
+
+from __future__ import annotations
+
+import time
+
+from highlightd.core.records import IncomingSms
+from highlightd.store.database import Database
+
+
+class SentLog:
+    """Every SMS we sent: what it cost, its delivery status, and the daily-limit notices."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db.conn
+        self._database = db
+
+    async def record(
+        self, sid: str, user_id: int | None, to: str, status: str, segments: int = 1
+    ) -> None:
+        now = time.time()
+        await self._db.execute(
+            "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
+            " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (sid, user_id, to, status, now, now, segments),
+        )
+
+    async def segments_since(self, since: float, user_id: int | None = None) -> int:
+        """Segments sent since a moment: one user's, or everyone's (user_id None)."""
+        sql = "SELECT coalesce(sum(segments), 0) FROM sent_sms WHERE created_at >= ?"
+        args: tuple[float, ...] = (since,)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            args = (since, user_id)
+        async with self._db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def update_status(self, sid: str, status: str) -> bool:
+        async with self._db.execute(
+            "UPDATE sent_sms SET status = ?, updated_at = ? WHERE sid = ?",
+            (status, time.time(), sid),
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def status(self, sid: str) -> str | None:
+        async with self._db.execute("SELECT status FROM sent_sms WHERE sid = ?", (sid,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def last_sent_at(self, user_id: int) -> float | None:
+        async with self._db.execute(
+            "SELECT max(created_at) FROM sent_sms WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def note_limit(self, user_id: int, day: str) -> bool:
+        """Remember that a user was told of the daily limit; False if already told that day."""
+        async with self._db.execute(
+            "INSERT INTO limit_notices (user_id, day) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (user_id, day),
+        ) as cur:
+            return cur.rowcount > 0
+
+
+class ReceivedLog:
+    """Every SMS received, deduplicated by Twilio's MessageSid, until it is on the bus."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db.conn
+
+    async def seen(self, sid: str) -> bool:
+        async with self._db.execute("SELECT 1 FROM received_sms WHERE sid = ?", (sid,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def accept(self, sms: IncomingSms, relay: bool = True) -> bool:
+        """Store an incoming SMS; False when that MessageSid was seen before.
+
+        One not to relay (a command) is stored as already handled: the outbox skips it.
+        """
+        async with self._db.execute(
+            "INSERT INTO received_sms (sid, from_phone, body, received_at, forwarded_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING",
+            (
+                sms.sid,
+                sms.from_phone,
+                sms.body,
+                sms.received_at,
+                None if relay else sms.received_at,
+            ),
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def unforwarded(self, limit: int = 100) -> list[IncomingSms]:
+        async with self._db.execute(
+            "SELECT sid, from_phone, body, received_at FROM received_sms"
+            " WHERE forwarded_at IS NULL ORDER BY received_at LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [IncomingSms(*row) async for row in cur]
+
+    async def mark_forwarded(self, sid: str) -> None:
+        await self._db.execute(
+            "UPDATE received_sms SET forwarded_at = ? WHERE sid = ?", (time.time(), sid)
+        )
