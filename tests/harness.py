@@ -15,8 +15,8 @@ import aiohttp
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
 from highlightd.config import Settings
+from highlightd.core.ircnames import nick_key
 from highlightd.daemon import Daemon, Role
-from highlightd.irc.directory import nick_key
 from highlightd.store import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
 

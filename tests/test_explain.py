@@ -12,8 +12,8 @@ import pytest
 
 from highlightd.cli import main
 from highlightd.config import load_settings
+from highlightd.core.ircnames import nick_key
 from highlightd.explain import explain as explain_lines
-from highlightd.irc.directory import nick_key
 from highlightd.store import Store
 
 CONFIG = """

@@ -67,7 +67,8 @@ def scene(
         async with running(settings) as hl:
             await wait_for_bot(bob)
             # pydle learns a channel's members a WHOIS after NAMES: wait until it has.
-            network = hl.daemon.networks["testnet"]
+            assert hl.daemon.irc is not None
+            network = hl.daemon.irc.networks["testnet"]
             async with asyncio.timeout(10):
                 while True:
                     if {"alice", "bob"} <= network.present(CHANNEL):

@@ -10,14 +10,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from fake_twilio import FakeTwilio, twilio_signature
-from highlightd.sms.gateway import (
-    ConsoleGateway,
-    SmsError,
-    SmsGateway,
-    TwilioGateway,
-    mask_phone,
-    rebase_url,
-)
+from highlightd.core.phones import mask_phone
+from highlightd.sms.gateway import ConsoleGateway, SmsError, SmsGateway, TwilioGateway, rebase_url
 from servers import free_port
 
 FROM = "+15005550006"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from highlightd.core.ircnames import nick_key
 from highlightd.core.smstext import segments
-from highlightd.irc.directory import nick_key
-from highlightd.irc.selfservice import PAUSED_UNTIL_RESUME, handle_sms
+from highlightd.core.status import PAUSED_UNTIL_RESUME
 from highlightd.store import Store
+from highlightd.web.inbound import handle_sms
 
 PHONE = "+15551230001"
 NOW = 1_800_000_000.0

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from highlightd.core.ircnames import nick_key
 from highlightd.core.records import Highlight, IncomingSms, User
-from highlightd.irc.directory import Directory, nick_key
+from highlightd.irc.directory import Directory
 from highlightd.store import SchemaTooNew, Store, UserExists
 from highlightd.store.schema import MIGRATIONS
 

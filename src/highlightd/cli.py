@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import cast
 
 from highlightd import __version__
-from highlightd.config import ConfigError, Settings, e164, irc_nick, load_settings
+from highlightd.config import ConfigError, Settings, irc_nick, load_settings
+from highlightd.core.ircnames import nick_key
+from highlightd.core.phones import mask_phone, parse_phone
 from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
-from highlightd.irc.directory import nick_key
-from highlightd.sms.gateway import mask_phone
 from highlightd.store import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
@@ -161,7 +161,7 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             print(f"removed {nick} on {network}")
             return 0
         try:
-            phone = e164(args.phone)
+            phone = parse_phone(args.phone, settings.defaults.region)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         try:

@@ -27,6 +27,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from highlightd.core.phones import parse_phone
+
 DEFAULT_CONFIG = Path("highlightd.toml")
 MAX_NICK_LENGTH = 30
 
@@ -37,19 +39,6 @@ _CHANNEL_RE = re.compile(r"[#&+!][^\s,\x07\x00]+")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key path of each problem."""
-
-
-def e164(value: str) -> str:
-    """Return the phone number in E.164 form, or raise ValueError."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not an E.164 phone number (like +15551230001): {value!r}") from exc
-    # "Possible" (right length for its country), not "valid": the validity tables lag
-    # behind new number ranges, and Twilio rejects a wrong number itself (21211).
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"not a possible phone number: {value!r}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def irc_nick(value: str) -> str:
@@ -73,7 +62,7 @@ def _redis_url(value: str) -> str:
     raise ValueError(f'must be "embedded" or a redis://, rediss:// or unix:// URL, not {value!r}')
 
 
-Phone = Annotated[str, AfterValidator(e164)]
+Phone = Annotated[str, AfterValidator(parse_phone)]
 Nick = Annotated[str, AfterValidator(irc_nick)]
 Channel = Annotated[str, AfterValidator(_irc_channel)]
 

@@ -10,32 +10,27 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aiohttp import web
 
 from highlightd import __version__
 from highlightd.config import Settings
-from highlightd.core.events import IrcEvent, IrcMessage
-from highlightd.infra.bus import REDIS_DOWN, Bus, Outbox, connect
+from highlightd.infra.bus import Bus, connect
 from highlightd.infra.embedded import EmbeddedRedis
 from highlightd.infra.metrics import Metrics
-from highlightd.infra.retry import Backoff
-from highlightd.irc.directory import Directory
-from highlightd.irc.network import Network
-from highlightd.irc.notifier import Notifier
-from highlightd.irc.relay import Relay
-from highlightd.irc.selfservice import SelfService
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
 from highlightd.web.app import WebDeps, make_app
+from highlightd.web.outbox import Outbox
+
+if TYPE_CHECKING:
+    from highlightd.irc.side import IrcSide
 
 log = logging.getLogger(__name__)
 
 Role = Literal["all", "irc", "web"]
 SHUTDOWN_LIMIT = 5.0
-HEALTH_INTERVAL = 10
-HEALTH_TTL = 30
 
 
 class StartupError(Exception):
@@ -57,7 +52,7 @@ class Daemon:
         self.started = asyncio.Event()
         self.web_port: int | None = None
         self.metrics = Metrics()
-        self.networks: dict[str, Network] = {}
+        self.irc: IrcSide | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -122,27 +117,11 @@ class Daemon:
     async def _start_irc(
         self, group: asyncio.TaskGroup, store: Store, bus: Bus, gateway: SmsGateway
     ) -> None:
-        directory = Directory(store)
-        await directory.refresh()
-        notifier = Notifier(store, directory, gateway, self.networks, self.metrics, self.settings)
-        commands = SelfService(store, directory, gateway, self.networks, self.settings, self.clock)
+        # Imported here: the web role must not load the IRC stack (pydle).
+        from highlightd.irc.side import IrcSide
 
-        def dispatch(event: IrcEvent) -> None:
-            # Private messages are commands; the rest (in wire order) is conversation.
-            if isinstance(event, IrcMessage) and not event.channel:
-                commands.submit(event)
-            else:
-                notifier.submit(event)
-
-        for settings in self.settings.networks:
-            self.networks[settings.name] = Network(settings, dispatch)
-        relay = Relay(bus, store, self.networks, self.metrics, notifier.bounce)
-        group.create_task(notifier.run())
-        group.create_task(commands.run())
-        for network in self.networks.values():
-            group.create_task(network.run())
-        group.create_task(relay.run())
-        group.create_task(self._report_health(bus))
+        self.irc = IrcSide(self.settings, store, bus, gateway, self.metrics, self.clock)
+        await self.irc.start(group)
 
     async def _start_web(
         self,
@@ -184,33 +163,7 @@ class Daemon:
         group.create_task(outbox.run())
 
     async def _local_state(self) -> dict[str, bool]:
-        return {name: network.connected for name, network in self.networks.items()}
-
-    async def _report_health(self, bus: Bus) -> None:
-        """Publish each network's state on the bus, for /healthz in whichever process."""
-        backoff = Backoff("redis (health)", log)
-        while True:
-            try:
-                for network in self.networks.values():
-                    await bus.set_health(network.name, network.connected, HEALTH_TTL)
-                    self.metrics.connected.labels(network.name).set(int(network.connected))
-                    network.state_changed.clear()
-                backoff.succeeded()
-            except REDIS_DOWN as exc:
-                await backoff.wait(exc)
-                continue
-            changed = [
-                asyncio.ensure_future(n.state_changed.wait()) for n in self.networks.values()
-            ]
-            try:
-                await asyncio.wait(
-                    changed or [asyncio.ensure_future(asyncio.sleep(HEALTH_INTERVAL))],
-                    timeout=HEALTH_INTERVAL,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                for fut in changed:
-                    fut.cancel()
+        return await self.irc.state() if self.irc is not None else {}
 
     def _announce(self, redis_url: str) -> None:
         redis_desc = "embedded" if self.settings.redis.url == "embedded" else _redacted(redis_url)
@@ -223,7 +176,7 @@ class Daemon:
             "highlightd %s running: role %s, %d network(s), sms %s, redis %s, %s",
             __version__,
             self.role,
-            len(self.networks) if self.role != "web" else 0,
+            len(self.irc.networks) if self.irc is not None else 0,
             self.settings.sms.backend,
             redis_desc,
             web_desc,
@@ -232,12 +185,10 @@ class Daemon:
     async def _until_stopped(self) -> None:
         await self.stop_event.wait()
         log.info("stopping")
-        if self.networks:
+        if self.irc is not None:
             try:
                 async with asyncio.timeout(SHUTDOWN_LIMIT / 2):
-                    await asyncio.gather(
-                        *(n.quit() for n in self.networks.values()), return_exceptions=True
-                    )
+                    await self.irc.quit()
             except TimeoutError:
                 log.warning("QUIT did not go out within %.1f s; closing anyway", SHUTDOWN_LIMIT / 2)
         raise _Shutdown

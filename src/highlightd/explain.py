@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 from highlightd.config import Settings
+from highlightd.core.facts import person_of
+from highlightd.core.ircnames import nick_key
 from highlightd.core.matcher import Matcher, irc_lower, words
 from highlightd.core.policy import Line, Presence, Reason, decide, rules_for
 from highlightd.core.smstext import encoding, format_highlight, segments, strip_irc_formatting
-from highlightd.irc.directory import nick_key
-from highlightd.irc.notifier import person_of, spend_of
+from highlightd.sms.budget import spend_of
 from highlightd.store import Store
 
 # Offline there is no server to announce its CASEMAPPING: rfc1459 folds the most.

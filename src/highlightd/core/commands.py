@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-
+from highlightd.core import phones
 from highlightd.core.matcher import words
 from highlightd.core.policy import QuietHours
 
@@ -122,7 +121,6 @@ _USAGE: dict[str, tuple[str, str]] = {
 HELP: dict[str, str] = {name: f"{usage} - {what}" for name, (usage, what) in _USAGE.items()}
 
 _CHANNEL = re.compile(r"[#&][^\s,\x07\x00]+")
-_PHONE_CHARS = re.compile(r"\+?[0-9\s().\-/]+")
 _CODE = re.compile(r"[0-9]{6}")
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _DURATION = re.compile(r"(?:([0-9.]+)d)?(?:([0-9.]+)h)?(?:([0-9.]+)m)?(?:([0-9.]+)s)?", re.I)
@@ -152,20 +150,11 @@ def parse_duration(text: str) -> float:
 
 
 def parse_phone(text: str, region: str | None) -> str:
-    """A phone number in E.164; national numbers only with a region ('US', 'DE')."""
-    hint = "write the phone number as +<country code><number>, like +15551230001"
-    text = text.strip()
-    # phonenumbers skips leading junk and reads letters as keypad digits; a typo should fail.
-    if not _PHONE_CHARS.fullmatch(text):
-        raise CommandError(hint)
+    """A phone number in E.164 (see core.phones), or a CommandError saying how to write one."""
     try:
-        number = phonenumbers.parse(text, region.upper() if region else None)
-    except phonenumbers.NumberParseException:
-        raise CommandError(hint) from None
-    # "Possible", not "valid", as for config.e164: the validity tables lag new ranges.
-    if not phonenumbers.is_possible_number(number):
-        raise CommandError(f"that is not a possible phone number; {hint}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phones.parse_phone(text, region)
+    except phones.PhoneError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _keyword(text: str, name: str) -> tuple[str, bool]:

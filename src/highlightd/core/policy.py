@@ -17,10 +17,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from highlightd.config import NetworkSettings, PolicySettings
 from highlightd.core.smstext import encoding, fit, format_highlight, segments, strip_irc_formatting
 
 Action = Literal["drop", "hold", "send"]
@@ -65,9 +64,50 @@ DEFAULT_IGNORE_NICKS = (
 )  # fmt: skip
 
 
-def rules_for(
-    policy: PolicySettings, network: NetworkSettings, fold: Callable[[str], str]
-) -> Rules:
+class PolicyDefaults(Protocol):
+    """[policy] as the config holds it (config.PolicySettings)."""
+
+    @property
+    def cooldown(self) -> float: ...
+    @property
+    def active_window(self) -> float: ...
+    @property
+    def mass_highlight(self) -> int: ...
+    @property
+    def ignore_nicks(self) -> Sequence[str]: ...
+    @property
+    def user_daily_segments(self) -> int: ...
+    @property
+    def global_daily_segments(self) -> int: ...
+    @property
+    def max_segments(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+class PolicyOverrides(Protocol):
+    """A network's [networks.policy]: None is "as in [policy]" (config.NetworkPolicy)."""
+
+    @property
+    def cooldown(self) -> float | None: ...
+    @property
+    def active_window(self) -> float | None: ...
+    @property
+    def mass_highlight(self) -> int | None: ...
+    @property
+    def ignore_nicks(self) -> Sequence[str]: ...
+    @property
+    def max_segments(self) -> int | None: ...
+
+
+class NetworkPolicy(Protocol):
+    """A network as far as the policy cares (config.NetworkSettings)."""
+
+    @property
+    def policy(self) -> PolicyOverrides: ...
+
+
+def rules_for(policy: PolicyDefaults, network: NetworkPolicy, fold: Callable[[str], str]) -> Rules:
     """The effective rules of one network: its own [networks.policy] over [policy]."""
     own = network.policy
     ignore = (*DEFAULT_IGNORE_NICKS, *policy.ignore_nicks, *own.ignore_nicks)

@@ -19,8 +19,6 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from highlightd.core.records import IncomingSms
-from highlightd.infra.retry import Backoff
-from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -194,42 +192,3 @@ class Bus:
             return {}
         values = await self.client.mget([HEALTH_PREFIX + n for n in networks])
         return {n: v == "up" for n, v in zip(networks, values, strict=True)}
-
-
-class Outbox:
-    """Moves accepted SMS from SQLite to the bus; a Redis outage only delays them."""
-
-    def __init__(self, store: Store, bus: Bus) -> None:
-        self._store = store
-        self._bus = bus
-        self._wake = asyncio.Event()
-        self._backoff = Backoff("redis (outbox)", log)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                moved = await self._flush()
-            except REDIS_DOWN as exc:
-                await self._backoff.wait(exc)
-                continue
-            self._backoff.succeeded()
-            if moved:
-                log.debug("outbox: %d SMS put on the bus", moved)
-            # A periodic sweep as well: a webhook in another process may have stored some.
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=5.0)
-            except TimeoutError:
-                pass
-
-    async def _flush(self) -> int:
-        moved = 0
-        while batch := await self._store.received.unforwarded():
-            for sms in batch:
-                await self._bus.publish(sms)
-                await self._store.received.mark_forwarded(sms.sid)
-                moved += 1
-        return moved

@@ -1,21 +1,42 @@
-"""pydle's client, with the fixes that Network's supervision relies on (see LIBRARIES.md)."""
+"""pydle's client, with the fixes that Network's supervision relies on.
+
+The client tells its owner what happened through the `LinkOwner` protocol and
+knows nothing else of it; why each override exists is in docs/library-notes.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import pydle
 
-from highlightd.core.events import NickChange, Quit
-
-if TYPE_CHECKING:
-    from highlightd.irc.network import Network
+from highlightd.core.events import IrcEvent, NickChange, Quit
 
 log = logging.getLogger("highlightd.irc.network")
 
 PONG_TIMEOUT = 30.0
+
+
+class LinkOwner(Protocol):
+    """What a client reports to the connection that owns it (irc.network.Network)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def fold(self, name: str) -> str: ...
+
+    def set_casemapping(self, casemapping: str) -> None: ...
+
+    def received(self, sender: str, target: str, text: str, account: str | None) -> None: ...
+
+    def emit(self, event: IrcEvent) -> None: ...
+
+    def who_reply(self, nick: str, flags: str) -> None: ...
+
+    def who_end(self, mask: str) -> None: ...
 
 
 class PydleClient(pydle.Client):  # type: ignore[misc]
@@ -23,9 +44,19 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
 
     RECONNECT_ON_ERROR = False
 
-    def __init__(self, network: Network, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        owner: LinkOwner,
+        *,
+        channels: Sequence[str],
+        ping_interval: float,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self._network = network
+        self._network = owner
+        self._channels = tuple(channels)
+        self._ping_interval = ping_interval
+        self._wanted_nick = str(kwargs.get("nickname", ""))
         self.own_nick = ""
         self.registered_event = asyncio.Event()
         self.closed_event = asyncio.Event()
@@ -36,7 +67,7 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         # dead link: catch OSError, and PING ourselves when the server goes quiet.
         ping_sent = False
         while self.connected:
-            interval = self._network.settings.ping_interval
+            interval = self._ping_interval
             timeout = min(PONG_TIMEOUT, interval) if ping_sent else interval
             try:
                 data = await self.connection.recv(timeout=timeout)
@@ -77,18 +108,18 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
 
     async def on_isupport_casemapping(self, value: str) -> None:
         await super().on_isupport_casemapping(value)
-        self._network.casemapping = value
+        self._network.set_casemapping(value)
 
     async def on_connect(self) -> None:
         await super().on_connect()
-        for channel in self._network.settings.channels:
+        for channel in self._channels:
             await self.join(channel)
         self.registered_event.set()
 
     async def on_raw_432(self, message: Any) -> None:
         if not self.registered_event.is_set():
             reason = message.params[-1] if message.params else "erroneous nickname"
-            self.fatal = f"the server refuses nick {self._network.settings.nick!r}: {reason}"
+            self.fatal = f"the server refuses nick {self._wanted_nick!r}: {reason}"
             await self.disconnect(expected=True)
 
     async def on_raw_352(self, message: Any) -> None:

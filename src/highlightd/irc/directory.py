@@ -10,16 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from highlightd.core.ircnames import nick_key
 from highlightd.core.matcher import Matcher, irc_lower
 from highlightd.core.records import User
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def nick_key(nick: str) -> str:
-    """The stored identity of a nick: rfc1459 folding, the widest IRC casemapping."""
-    return irc_lower(nick, "rfc1459")
 
 
 @dataclass

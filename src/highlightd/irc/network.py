@@ -3,7 +3,7 @@
 pydle 1.2.0 is used for parsing, registration, CAP/SASL and state, but not for
 staying connected: its reconnect gives up after one failed retry, a TCP reset
 leaves a zombie client, and a silently dead link goes unnoticed for ten
-minutes. `Network.run` supervises instead; see LIBRARIES.md.
+minutes. `Network.run` supervises instead; see docs/library-notes.md.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class Network:
 
     def fold(self, name: str) -> str:
         return irc_lower(name, self.casemapping)
+
+    def set_casemapping(self, casemapping: str) -> None:
+        """The server's CASEMAPPING (ISUPPORT), which only arrives once we are connected."""
+        self.casemapping = casemapping
 
     def is_channel(self, target: str) -> bool:
         return target[:1] in "#&+!"
@@ -262,7 +266,7 @@ class Network:
                 sasl_password=s.sasl_password.get_secret_value(),
                 sasl_mechanism="PLAIN",
             )
-        return PydleClient(self, **kwargs)
+        return PydleClient(self, channels=s.channels, ping_interval=s.ping_interval, **kwargs)
 
     async def _drop(self, client: PydleClient) -> None:
         try:

@@ -11,18 +11,17 @@ from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
 from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
+from highlightd.core.facts import person_of
 from highlightd.core.matcher import words
+from highlightd.core.phones import mask_phone
 from highlightd.core.policy import (
     Decision,
     Held,
     Line,
-    Person,
     Presence,
-    QuietHours,
     Reason,
     Rules,
     Spend,
-    day_start,
     decide,
     digest_text,
     hold_or_send,
@@ -33,7 +32,8 @@ from highlightd.core.smstext import format_highlight, segments, strip_irc_format
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
-from highlightd.sms.gateway import SentSms, SmsError, SmsGateway, mask_phone
+from highlightd.sms.budget import spend_of
+from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,28 +45,6 @@ LIMIT_NOTICE = (
     "highlightd: today's SMS limit ({budget} segments) is reached; "
     "what comes next waits for one digest tomorrow."
 )
-
-
-def person_of(user: User, muted: frozenset[str] = frozenset()) -> Person:
-    """The policy's view of a registered user."""
-    return Person(
-        nick=user.nick,
-        timezone=ZoneInfo(user.timezone) if user.timezone else None,
-        quiet=QuietHours.parse(user.quiet) if user.quiet else None,
-        paused_until=user.paused_until,
-        opted_out=user.opted_out,
-        muted=muted,
-    )
-
-
-async def spend_of(store: Store, user: User, now: float, rules: Rules) -> Spend:
-    """What a user (and everyone) spent today, as the database knows it."""
-    tz = ZoneInfo(user.timezone) if user.timezone else rules.timezone
-    return Spend(
-        last_sms_at=await store.sent.last_sent_at(user.id),
-        user_segments_today=await store.sent.segments_since(day_start(now, tz), user.id),
-        global_segments_today=await store.sent.segments_since(day_start(now, rules.timezone)),
-    )
 
 
 def _said(message: IrcMessage) -> str:

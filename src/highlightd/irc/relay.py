@@ -6,13 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from highlightd.core.phones import mask_phone
 from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.irc.network import Network
-from highlightd.sms.gateway import mask_phone
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)

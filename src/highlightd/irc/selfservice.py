@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
 import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
 from highlightd.core import commands as c
 from highlightd.core.events import IrcMessage
 from highlightd.core.identity import account_to_bind, refusal
+from highlightd.core.ircnames import nick_key
+from highlightd.core.phones import mask_phone
 from highlightd.core.records import Pending, User
-from highlightd.core.replies import OPT_IN, OPT_OUT
 from highlightd.core.smstext import fit, strip_irc_formatting
-from highlightd.irc.directory import Directory, nick_key
+from highlightd.core.status import PAUSED_UNTIL_RESUME, describe, when
+from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
-from highlightd.sms.gateway import SmsError, SmsGateway, mask_phone
+from highlightd.sms.gateway import SmsError, SmsGateway
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,45 +30,11 @@ CODE_TTL = 600.0
 MAX_TRIES = 5
 CODES_PER_DAY = 3
 MAX_KEYWORDS = 30
-# PAUSE without a duration: until RESUME. A date rather than infinity keeps SQLite plain.
-PAUSED_UNTIL_RESUME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC).timestamp()
 DAY = 86400.0
 
 
 def _code_hash(network: str, nick: str, code: str) -> str:
     return hashlib.sha256(f"{network}\0{nick_key(nick)}\0{code}".encode()).hexdigest()
-
-
-def _when(ts: float, tz: str | None) -> str:
-    zone = ZoneInfo(tz) if tz else dt.UTC
-    return dt.datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def state_of(user: User, now: float) -> str:
-    """Whether SMS go out for a user: on, off after STOP, or paused."""
-    if user.opted_out:
-        return "SMS off (you answered STOP; text START to turn them on)"
-    if user.paused_until and user.paused_until > now:
-        if user.paused_until >= PAUSED_UNTIL_RESUME:
-            return "paused until RESUME"
-        return f"paused until {_when(user.paused_until, user.timezone)}"
-    return "SMS on"
-
-
-def describe(
-    user: User, keywords: list[str], exceptions: list[str], muted: list[str], now: float
-) -> str:
-    """A user's settings in one line (the phone masked)."""
-    parts = [f"{user.nick} on {user.network}: {mask_phone(user.phone)}, {state_of(user, now)}"]
-    if keywords:
-        parts.append("keywords " + ", ".join(keywords))
-    if exceptions:
-        parts.append("except " + ", ".join(exceptions))
-    if muted:
-        parts.append("muted " + ", ".join(muted))
-    if user.quiet:
-        parts.append(f"quiet {user.quiet} {user.timezone or 'UTC'}")
-    return "; ".join(parts)
 
 
 class SelfService:
@@ -267,7 +232,7 @@ class SelfService:
                 return "paused until you say RESUME"
             case c.Pause(seconds=float() as seconds):
                 await self._store.users.update(user.id, paused_until=now + seconds)
-                return f"paused until {_when(now + seconds, user.timezone)}"
+                return f"paused until {when(now + seconds, user.timezone)}"
             case c.Resume():
                 await self._store.users.update(user.id, paused_until=None)
                 return "resumed: highlights text you again"
@@ -290,47 +255,3 @@ class SelfService:
             muted,
             now,
         )
-
-
-# By SMS
-
-
-@dataclass(frozen=True, slots=True)
-class SmsOutcome:
-    relay: bool  # put it on the bus as an answer to IRC
-    reply: str | None = None  # answered at once, by the webhook's TwiML
-
-
-async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutcome:
-    """Carrier keywords and SMS commands from a registered phone; else a reply to relay."""
-    word = body.strip().upper()
-    users = await store.users.by_phone(phone)
-    if word in OPT_OUT:
-        await store.users.set_opted_out(phone, True)
-        log.info("%s opted out (%s)", mask_phone(phone), word)
-        return SmsOutcome(relay=False)  # Twilio confirms the opt-out itself
-    if word in OPT_IN and any(u.opted_out for u in users):
-        await store.users.set_opted_out(phone, False)
-        log.info("%s opted back in (%s)", mask_phone(phone), word)
-        return SmsOutcome(relay=False)
-    if word in ("HELP", "INFO"):
-        return SmsOutcome(relay=False)  # Twilio answers these
-    try:
-        command = c.parse_sms(body)
-    except c.CommandError as exc:
-        return SmsOutcome(relay=False, reply=fit(f"highlightd: {exc}"))
-    if command is None:
-        return SmsOutcome(relay=True)
-    for user in users:
-        match command:
-            case c.Pause(seconds=seconds):
-                until = PAUSED_UNTIL_RESUME if seconds is None else now + seconds
-                await store.users.update(user.id, paused_until=until)
-            case c.Resume():
-                await store.users.update(user.id, paused_until=None)
-    fresh = await store.users.by_phone(phone)
-    if not fresh:
-        return SmsOutcome(relay=False)
-    names = ", ".join(f"{u.nick} on {u.network}" for u in fresh)
-    # No masked phone here: its dots are not GSM-7, and would halve what fits.
-    return SmsOutcome(relay=False, reply=fit(f"highlightd: {state_of(fresh[0], now)} ({names})"))

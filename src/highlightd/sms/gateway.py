@@ -11,17 +11,15 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import phonenumbers
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from highlightd.core.phones import mask_phone
 from highlightd.core.smstext import segments
 
 logger = logging.getLogger(__name__)
-
-_MASK = "•••••"
 
 
 @dataclass(frozen=True)
@@ -56,21 +54,6 @@ class SmsGateway(Protocol):
     async def send(self, to: str, body: str) -> SentSms: ...
 
     async def aclose(self) -> None: ...
-
-
-def mask_phone(phone: str) -> str:
-    """Hide a phone number for logs: "+15551230001" -> "+1•••••0001"."""
-    channel, colon, number = phone.strip().rpartition(":")  # "whatsapp:+1555..." keeps its channel
-    plus = "+" if number.startswith("+") else ""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    try:
-        country = str(phonenumbers.parse(number, None).country_code)
-    except phonenumbers.NumberParseException:
-        country = digits[:1]
-    if len(digits) < len(country) + 7:
-        # Too short to show both ends without giving most of it away.
-        return f"{channel}{colon}{plus}{_MASK}{digits[-2:]}"
-    return f"{channel}{colon}{plus}{country}{_MASK}{digits[-4:]}"
 
 
 def rebase_url(url: str, base_url: str) -> str:

@@ -11,12 +11,13 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from highlightd.core.phones import mask_phone
 from highlightd.core.records import IncomingSms
-from highlightd.infra.bus import REDIS_DOWN, Bus, Outbox
+from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
-from highlightd.irc.selfservice import handle_sms
-from highlightd.sms.gateway import mask_phone
 from highlightd.store import Store
+from highlightd.web.inbound import handle_sms
+from highlightd.web.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

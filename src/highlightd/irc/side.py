@@ -1,0 +1,103 @@
+"""The IRC side of the daemon: every network, what listens to them, and the relay of answers.
+
+The daemon imports this module only when it runs the IRC role, so that
+`--role web` never loads pydle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from highlightd.config import Settings
+from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.infra.bus import REDIS_DOWN, Bus
+from highlightd.infra.metrics import Metrics
+from highlightd.infra.retry import Backoff
+from highlightd.irc.directory import Directory
+from highlightd.irc.network import Network
+from highlightd.irc.notifier import Notifier
+from highlightd.irc.relay import Relay
+from highlightd.irc.selfservice import SelfService
+from highlightd.sms.gateway import SmsGateway
+from highlightd.store import Store
+
+log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL = 10
+HEALTH_TTL = 30
+
+
+class IrcSide:
+    """Builds the IRC services; `start` puts each of them in the daemon's TaskGroup."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bus: Bus,
+        gateway: SmsGateway,
+        metrics: Metrics,
+        clock: Callable[[], float],
+    ) -> None:
+        self.networks: dict[str, Network] = {}
+        self._bus = bus
+        self._metrics = metrics
+        self._directory = Directory(store)
+        self._notifier = Notifier(store, self._directory, gateway, self.networks, metrics, settings)
+        self._commands = SelfService(
+            store, self._directory, gateway, self.networks, settings, clock
+        )
+        for network_settings in settings.networks:
+            self.networks[network_settings.name] = Network(network_settings, self._dispatch)
+        self._relay = Relay(bus, store, self.networks, metrics, self._notifier.bounce)
+
+    def _dispatch(self, event: IrcEvent) -> None:
+        # Private messages are commands; the rest (in wire order) is conversation.
+        if isinstance(event, IrcMessage) and not event.channel:
+            self._commands.submit(event)
+        else:
+            self._notifier.submit(event)
+
+    async def start(self, group: asyncio.TaskGroup) -> None:
+        await self._directory.refresh()
+        group.create_task(self._notifier.run())
+        group.create_task(self._commands.run())
+        for network in self.networks.values():
+            group.create_task(network.run())
+        group.create_task(self._relay.run())
+        group.create_task(self._report_health())
+
+    async def state(self) -> dict[str, bool]:
+        """Each network's state as this process sees it."""
+        return {name: network.connected for name, network in self.networks.items()}
+
+    async def quit(self) -> None:
+        await asyncio.gather(*(n.quit() for n in self.networks.values()), return_exceptions=True)
+
+    async def _report_health(self) -> None:
+        """Publish each network's state on the bus, for /healthz in whichever process."""
+        backoff = Backoff("redis (health)", log)
+        while True:
+            try:
+                for network in self.networks.values():
+                    await self._bus.set_health(network.name, network.connected, HEALTH_TTL)
+                    self._metrics.connected.labels(network.name).set(int(network.connected))
+                    network.state_changed.clear()
+                backoff.succeeded()
+            except REDIS_DOWN as exc:
+                await backoff.wait(exc)
+                continue
+            changed = [
+                asyncio.ensure_future(n.state_changed.wait()) for n in self.networks.values()
+            ]
+            try:
+                await asyncio.wait(
+                    changed or [asyncio.ensure_future(asyncio.sleep(HEALTH_INTERVAL))],
+                    timeout=HEALTH_INTERVAL,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for fut in changed:
+                    fut.cancel()
