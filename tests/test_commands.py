@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from highlightd.core.commands import (
+from highlightd.core.commands import CommandError, parse_duration, parse_phone
+from highlightd.core.policy import QuietHours
+from highlightd.selfservice.commands import (
     HELP,
-    Command,
-    CommandError,
     Help,
     KeywordsAdd,
     KeywordsDel,
@@ -25,12 +25,10 @@ from highlightd.core.commands import (
     Unregister,
     Verify,
     help_lines,
-    parse_duration,
     parse_irc,
-    parse_phone,
     parse_sms,
 )
-from highlightd.core.policy import QuietHours
+from highlightd.selfservice.context import Command
 
 NIGHT = QuietHours(dt.time(22), dt.time(7))
 

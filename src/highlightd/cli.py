@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import cast
 
 from highlightd import __version__
-from highlightd.config import ConfigError, Settings, irc_nick, load_settings
-from highlightd.core.ircnames import nick_key
+from highlightd.config import ConfigError, Settings, load_settings
+from highlightd.core.ircnames import check_nick, nick_key
 from highlightd.core.phones import mask_phone, parse_phone
 from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
@@ -152,7 +152,7 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             known = ", ".join(n.name for n in settings.networks)
             raise CommandError(f"no network named {network!r} in the config (have: {known})")
         try:
-            nick = irc_nick(args.nick)
+            nick = check_nick(args.nick)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if args.users_command == "remove":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,33 +26,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from highlightd.core.ircnames import check_channel, check_nick
 from highlightd.core.phones import parse_phone
 
 DEFAULT_CONFIG = Path("highlightd.toml")
-MAX_NICK_LENGTH = 30
-
-# RFC 2812 nick: a letter or special first, then letters, digits, specials and "-".
-_NICK_RE = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*")
-_CHANNEL_RE = re.compile(r"[#&+!][^\s,\x07\x00]+")
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key path of each problem."""
-
-
-def irc_nick(value: str) -> str:
-    """Check an IRC nickname: RFC 2812 characters, at most 30 of them."""
-    if len(value) > MAX_NICK_LENGTH:
-        raise ValueError(f"nick is longer than {MAX_NICK_LENGTH} characters: {value!r}")
-    if not _NICK_RE.fullmatch(value):
-        raise ValueError(f"not a valid IRC nick: {value!r}")
-    return value
-
-
-def _irc_channel(value: str) -> str:
-    if not _CHANNEL_RE.fullmatch(value):
-        raise ValueError(f"not an IRC channel name (like #example): {value!r}")
-    return value
 
 
 def _redis_url(value: str) -> str:
@@ -63,8 +43,9 @@ def _redis_url(value: str) -> str:
 
 
 Phone = Annotated[str, AfterValidator(parse_phone)]
-Nick = Annotated[str, AfterValidator(irc_nick)]
-Channel = Annotated[str, AfterValidator(_irc_channel)]
+Nick = Annotated[str, AfterValidator(check_nick)]
+# Any RFC prefix: the server's own CHANTYPES are only known once connected.
+Channel = Annotated[str, AfterValidator(check_channel)]
 
 
 class _Section(BaseModel):

@@ -1,134 +1,205 @@
-"""What a user asks of the bot, by private message on IRC or by SMS. Pure: text in, command out."""
+"""Reading what a user asks of the bot, on IRC or by SMS. Pure: text in, command out.
+
+The commands are declared in highlightd.selfservice.commands, each once, with its
+parser, usage, help and handler. This module holds what reads them: the registry
+that finds a command by its first word and makes HELP, and readers for the values
+their arguments hold (a duration, a phone, a channel, a keyword, quiet hours).
+"""
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, Generic, Protocol, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from highlightd.core import phones
-from highlightd.core.matcher import words
+from highlightd.core.ircnames import DEFAULT_CHANTYPES, MAX_CHANNEL, is_channel_name, prefixes_text
+from highlightd.core.matcher import words as irc_words
 from highlightd.core.policy import QuietHours
 
 MAX_PAUSE = 30 * 86400.0
 MIN_KEYWORD, MAX_KEYWORD = 2, 30
-MAX_CHANNEL = 50
+
+C = TypeVar("C")
+C_co = TypeVar("C_co", covariant=True)
 
 
 class CommandError(Exception):
     """Bad input; str(exc) is the one-line answer to send back, with a hint."""
 
 
-@dataclass(frozen=True, slots=True)
-class Register:
-    phone: str  # E.164
+class Where(enum.Flag):
+    """Where a command is accepted: a private message on IRC, an SMS, or both."""
+
+    IRC = enum.auto()
+    SMS = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)
-class Verify:
-    code: str  # six ASCII digits
+class Args:
+    """What a command's parser reads: the words after its name, and how to read them."""
+
+    name: str
+    usage: str
+    words: tuple[str, ...]
+    region: str | None = None  # reads national phone numbers (ISO 3166, 'US')
+    chantypes: str = DEFAULT_CHANTYPES  # the channel prefixes of the asker's network
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def error(self, why: str = "") -> CommandError:
+        """A CommandError that ends with this command's usage."""
+        return CommandError(f"{why}; usage: {self.usage}" if why else f"usage: {self.usage}")
+
+    def nothing(self) -> None:
+        if self.words:
+            raise CommandError(f"{self.name} takes nothing after it; usage: {self.name}")
+
+    def channel(self) -> str:
+        """The one channel name the command takes."""
+        if len(self.words) != 1:
+            raise self.error()
+        channel = self.words[0]
+        if not is_channel_name(channel, self.chantypes):
+            raise self.error(
+                f"a channel starts with {prefixes_text(self.chantypes)}, like #example, "
+                f"and has at most {MAX_CHANNEL} characters"
+            )
+        return channel
+
+
+class NoArguments:
+    """For a command that takes nothing after its name: its parse."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, args: Args) -> Self:
+        args.nothing()
+        return cls()
+
+
+class Parses(Protocol[C_co]):
+    """A command's declaration: its `parse` reads Args; its docstring is its help."""
+
+    def parse(self, args: Args, /) -> C_co: ...
+
+
+D = TypeVar("D", bound=Parses[Any])
+
+
+def _docstring(declaration: object) -> str:
+    """The class's own docstring on one line: not a base class's, nor one dataclass made."""
+    doc = " ".join((getattr(declaration, "__doc__", None) or "").split())
+    made = f"{getattr(declaration, '__name__', '')}("
+    return "" if doc.startswith(made) else doc
+
+
+def _alone(words: Sequence[str]) -> bool:
+    return not words
 
 
 @dataclass(frozen=True, slots=True)
-class Unregister:
-    pass
+class Spec(Generic[C]):
+    name: str
+    usage: str
+    summary: str
+    parse: Callable[[Args], C]
+    where: Where
+    anyone: bool  # may be asked by someone not registered (REGISTER, VERIFY, HELP)
+    # By SMS a word like "pause" may begin an answer: whether these words meant the command.
+    by_sms: Callable[[Sequence[str]], bool]
+
+    @property
+    def help(self) -> str:
+        also = "; also works by SMS" if self.where == Where.IRC | Where.SMS else ""
+        return f"{self.usage} - {self.summary}{also}"
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
-    pass
+class Registry(Generic[C]):
+    """Commands by name, in the order they were declared; HELP is made from them."""
+
+    def __init__(self, base: Registry[C] | None = None) -> None:
+        """A registry holding base's commands to begin with (tests add one to the real set)."""
+        self._specs: dict[str, Spec[C]] = dict(base._specs) if base else {}
+
+    def command(
+        self,
+        usage: str,
+        where: Where = Where.IRC,
+        *,
+        anyone: bool = False,
+        by_sms: Callable[[Sequence[str]], bool] = _alone,
+    ) -> Callable[[D], D]:
+        """Declare a command; its name is the usage's first word, its help the docstring."""
+
+        def declare(declaration: D) -> D:
+            name = usage.split()[0]
+            if name in self._specs:
+                raise ValueError(f"command {name} is declared twice")
+            summary = _docstring(declaration)
+            if not summary:
+                raise ValueError(f"command {name} is declared without a docstring")
+            parse = declaration.parse
+            self._specs[name] = Spec(name, usage, summary, parse, where, anyone, by_sms)
+            return declaration
+
+        return declare
+
+    @property
+    def specs(self) -> dict[str, Spec[C]]:
+        return dict(self._specs)
+
+    def read_irc(
+        self, text: str, region: str | None = None, chantypes: str = DEFAULT_CHANTYPES
+    ) -> tuple[Spec[C], C]:
+        """A private message to the bot: the command's declaration and the command."""
+        name, *words = text.split() or [""]
+        if not name:
+            raise CommandError("say HELP for the commands")
+        spec = self._specs.get(name.upper())
+        if spec is None or Where.IRC not in spec.where:
+            raise CommandError(f"unknown command {name.upper()[:20]}; try HELP")
+        return spec, spec.parse(Args(spec.name, spec.usage, tuple(words), region, chantypes))
+
+    def read_sms(self, text: str) -> tuple[Spec[C], C] | None:
+        """An SMS from a registered phone: a command meant for us, or None for an answer."""
+        name, *words = text.split() or [""]
+        spec = self._specs.get(name.upper())
+        if spec is None or Where.SMS not in spec.where or not spec.by_sms(words):
+            return None
+        return spec, spec.parse(Args(spec.name, spec.usage, tuple(words)))
+
+    def help_lines(self, topic: str | None) -> list[str]:
+        """HELP alone: every command in a few short lines; HELP <command>: that command's line."""
+        if topic is not None:
+            spec = self._specs.get(topic.upper())
+            if spec is None:
+                raise CommandError(
+                    f"no command {topic.upper()[:20]}; the commands: {', '.join(self._specs)}"
+                )
+            return [spec.help]
+        irc = [s for s in self._specs.values() if Where.IRC in s.where]
+        sms = [s.usage for s in self._specs.values() if Where.SMS in s.where]
+        more = f"HELP <command> tells more, like HELP {irc[0].name}"
+        if sms:
+            more += "; by SMS you can send " + _either(sms)
+        return ["commands: " + ", ".join(s.usage for s in irc), more]
 
 
-@dataclass(frozen=True, slots=True)
-class KeywordsAdd:
-    word: str
-    exception: bool
+def _either(items: Sequence[str]) -> str:
+    return " or ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
-@dataclass(frozen=True, slots=True)
-class KeywordsDel:
-    word: str
-    exception: bool
-
-
-@dataclass(frozen=True, slots=True)
-class KeywordsList:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Mute:
-    channel: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unmute:
-    channel: str
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    seconds: float | None  # None: until RESUME
-
-
-@dataclass(frozen=True, slots=True)
-class Resume:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Quiet:
-    hours: QuietHours
-    timezone: str | None  # an IANA name ZoneInfo knows; None: the policy's timezone
-
-
-@dataclass(frozen=True, slots=True)
-class QuietOff:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Help:
-    topic: str | None  # a key of HELP
-
-
-Command: TypeAlias = (
-    Register | Verify | Unregister | Status | KeywordsAdd | KeywordsDel | KeywordsList
-    | Mute | Unmute | Pause | Resume | Quiet | QuietOff | Help
-)  # fmt: skip
-
-# name -> (usage, what it does); HELP and the usage errors are both made from it.
-_USAGE: dict[str, tuple[str, str]] = {
-    "REGISTER": ("REGISTER <phone>", "text a 6-digit code to that number (costs one SMS); "
-                 "answer VERIFY <code>. Write the number as +<country code><number>"),
-    "VERIFY": ("VERIFY <6-digit code>", "confirm your phone with the code REGISTER texted you"),
-    "UNREGISTER": ("UNREGISTER", "no more SMS; forget your phone number"),
-    "STATUS": ("STATUS", "show your phone, keywords, mutes, pause and quiet hours"),
-    "KEYWORDS": ("KEYWORDS ADD <word> | DEL <word> | LIST",
-                 "words that text you besides your nick; a word with a leading - "
-                 "(like -bot) is an exception that never texts you"),
-    "MUTE": ("MUTE <#channel>", "no SMS for highlights in that channel"),
-    "UNMUTE": ("UNMUTE <#channel>", "undo MUTE"),
-    "PAUSE": ("PAUSE [duration]", "no SMS for a while (30m, 2h, 1d; at most 30d) "
-              "or until RESUME; also works by SMS"),
-    "RESUME": ("RESUME", "end a PAUSE; also works by SMS"),
-    "QUIET": ("QUIET <HH:MM-HH:MM> [timezone] | QUIET OFF", "hold SMS during those hours "
-              "and send one digest after; timezone like Europe/Berlin"),
-    "HELP": ("HELP [command]", "the commands, or more about one"),
-}  # fmt: skip
-HELP: dict[str, str] = {name: f"{usage} - {what}" for name, (usage, what) in _USAGE.items()}
-
-_CHANNEL = re.compile(r"[#&][^\s,\x07\x00]+")
 _CODE = re.compile(r"[0-9]{6}")
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _DURATION = re.compile(r"(?:([0-9.]+)d)?(?:([0-9.]+)h)?(?:([0-9.]+)m)?(?:([0-9.]+)s)?", re.I)
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-def _usage(name: str) -> CommandError:
-    return CommandError(f"usage: {_USAGE[name][0]}")
 
 
 def parse_duration(text: str) -> float:
@@ -157,56 +228,36 @@ def parse_phone(text: str, region: str | None) -> str:
         raise CommandError(str(exc)) from None
 
 
-def _keyword(text: str, name: str) -> tuple[str, bool]:
-    if not text:
-        raise _usage("KEYWORDS")
+def parse_code(args: Args) -> str:
+    """A six-digit code, spaces inside dropped ("123 456" as it was read out)."""
+    code = "".join(args.words)
+    if not _CODE.fullmatch(code):
+        raise args.error()
+    return code
+
+
+def parse_keyword(text: str, sub: str) -> tuple[str, bool]:
+    """A keyword and whether it is an exception (a leading -), for KEYWORDS <sub>."""
     exception = text.startswith("-")
     word = text[1:] if exception else text
-    if words(word) != [word] or not MIN_KEYWORD <= len(word) <= MAX_KEYWORD:
+    if irc_words(word) != [word] or not MIN_KEYWORD <= len(word) <= MAX_KEYWORD:
         raise CommandError(
             f"a keyword is one word of {MIN_KEYWORD} to {MAX_KEYWORD} letters, digits "
             "and -_[]{}\\|^` (a leading - makes it an exception); "
-            f"usage: KEYWORDS {name} <word>"
+            f"usage: KEYWORDS {sub} <word>"
         )
     return word, exception
 
 
-def _keywords(args: list[str]) -> Command:
-    sub = args[0].upper() if args else "LIST"
-    rest = " ".join(args[1:])
-    if sub == "LIST" and not rest:
-        return KeywordsList()
-    if sub == "ADD":
-        return KeywordsAdd(*_keyword(rest, "ADD"))
-    if sub in ("DEL", "REMOVE"):
-        return KeywordsDel(*_keyword(rest, "DEL"))
-    raise _usage("KEYWORDS")
-
-
-def _channel(args: list[str], name: str) -> str:
-    if len(args) != 1:
-        raise _usage(name)
-    channel = args[0]
-    if not _CHANNEL.fullmatch(channel) or len(channel) > MAX_CHANNEL:
-        raise CommandError(
-            f"a channel starts with # or &, like #example, and has at most {MAX_CHANNEL} "
-            f"characters; usage: {_USAGE[name][0]}"
-        )
-    return channel
-
-
-def _quiet(args: list[str]) -> Command:
-    if len(args) == 1 and args[0].upper() == "OFF":
-        return QuietOff()
-    if not args or any(a.upper() == "OFF" for a in args):
-        raise _usage("QUIET")
+def parse_quiet(args: Args) -> tuple[QuietHours, str | None]:
+    """Quiet hours and an optional IANA timezone: '22:00-07:00 Europe/Berlin'."""
+    words = args.words
     # Times hold no letters and every IANA name does: that splits '22:00 - 07:00 UTC'.
-    timezone = args[-1] if len(args) > 1 and any(c.isalpha() for c in args[-1]) else None
-    hours_text = " ".join(args[:-1] if timezone else args)
+    timezone = words[-1] if len(words) > 1 and any(c.isalpha() for c in words[-1]) else None
     try:
-        hours = QuietHours.parse(hours_text)
+        hours = QuietHours.parse(" ".join(words[:-1] if timezone else words))
     except ValueError as exc:
-        raise CommandError(f"{exc}; usage: {_USAGE['QUIET'][0]}") from None
+        raise args.error(str(exc)) from None
     if timezone is not None:
         try:
             ZoneInfo(timezone)
@@ -214,90 +265,4 @@ def _quiet(args: list[str]) -> Command:
             raise CommandError(
                 f"unknown timezone {timezone[:40]!r}; use a name like Europe/Berlin or UTC"
             ) from None
-    return Quiet(hours, timezone)
-
-
-def _topic(args: list[str]) -> Command:
-    if not args:
-        return Help(None)
-    topic = args[0].upper()
-    help_lines(topic)  # raises for an unknown topic
-    return Help(topic)
-
-
-def _no_args(name: str, command: Command) -> Callable[[list[str], str | None], Command]:
-    def parse(args: list[str], region: str | None) -> Command:
-        if args:
-            raise CommandError(f"{name} takes nothing after it; usage: {name}")
-        return command
-
-    return parse
-
-
-def _register(args: list[str], region: str | None) -> Command:
-    if not args:
-        raise _usage("REGISTER")
-    return Register(parse_phone(" ".join(args), region))
-
-
-def _verify(args: list[str], region: str | None) -> Command:
-    code = "".join(args)  # "123 456" as it was read out
-    if not _CODE.fullmatch(code):
-        raise _usage("VERIFY")
-    return Verify(code)
-
-
-def _pause(args: list[str], region: str | None) -> Command:
-    return Pause(parse_duration("".join(args)) if args else None)
-
-
-_PARSERS: dict[str, Callable[[list[str], str | None], Command]] = {
-    "REGISTER": _register,
-    "VERIFY": _verify,
-    "UNREGISTER": _no_args("UNREGISTER", Unregister()),
-    "STATUS": _no_args("STATUS", Status()),
-    "KEYWORDS": lambda args, _: _keywords(args),
-    "MUTE": lambda args, _: Mute(_channel(args, "MUTE")),
-    "UNMUTE": lambda args, _: Unmute(_channel(args, "UNMUTE")),
-    "PAUSE": _pause,
-    "RESUME": _no_args("RESUME", Resume()),
-    "QUIET": lambda args, _: _quiet(args),
-    "HELP": lambda args, _: _topic(args),
-}
-
-
-def parse_irc(text: str, region: str | None = None) -> Command:
-    """A private message to the bot; region reads national phone numbers (ISO 3166, 'US')."""
-    name, *args = text.split() or [""]
-    if not name:
-        raise CommandError("say HELP for the commands")
-    parser = _PARSERS.get(name.upper())
-    if parser is None:
-        raise CommandError(f"unknown command {name.upper()[:20]}; try HELP")
-    return parser(args, region)
-
-
-def parse_sms(text: str) -> Command | None:
-    """An SMS from a registered phone: PAUSE [duration], RESUME or STATUS; None is a reply."""
-    name, *args = text.split() or [""]
-    name = name.upper()
-    if name in ("RESUME", "STATUS") and not args:
-        return _PARSERS[name](args, None)
-    # "PAUSE soon" meant the command; "pause the build, it's broken" is a reply to relay.
-    if name == "PAUSE" and (len(args) <= 1 or args[0][0].isdigit()):
-        return _pause(args, None)
-    return None
-
-
-def help_lines(topic: str | None) -> list[str]:
-    """HELP alone: every command in a few short lines; HELP <command>: that command's line."""
-    if topic is None:
-        return [
-            "commands: " + ", ".join(usage for usage, _ in _USAGE.values()),
-            "HELP <command> tells more, like HELP REGISTER; "
-            "by SMS you can send PAUSE [duration], RESUME or STATUS",
-        ]
-    line = HELP.get(topic.upper())
-    if line is None:
-        raise CommandError(f"no command {topic.upper()[:20]}; the commands: {', '.join(HELP)}")
-    return [line]
+    return hours, timezone

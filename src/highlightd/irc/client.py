@@ -30,6 +30,8 @@ class LinkOwner(Protocol):
 
     def set_casemapping(self, casemapping: str) -> None: ...
 
+    def set_chantypes(self, chantypes: str) -> None: ...
+
     def received(self, sender: str, target: str, text: str, account: str | None) -> None: ...
 
     def emit(self, event: IrcEvent) -> None: ...
@@ -109,6 +111,11 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
     async def on_isupport_casemapping(self, value: str) -> None:
         await super().on_isupport_casemapping(value)
         self._network.set_casemapping(value)
+
+    async def on_isupport_chantypes(self, value: str | None) -> None:
+        # pydle passes None for a bare "CHANTYPES": like "CHANTYPES=", no channels at all.
+        await super().on_isupport_chantypes(value)
+        self._network.set_chantypes(value or "")
 
     async def on_connect(self) -> None:
         await super().on_connect()

@@ -18,6 +18,7 @@ from typing import Any
 
 from highlightd.config import NetworkSettings
 from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.core.ircnames import DEFAULT_CHANTYPES, is_channel
 from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
@@ -49,6 +50,7 @@ class Network:
         self.settings = settings
         self.name = settings.name
         self.casemapping = "rfc1459"
+        self.chantypes = DEFAULT_CHANTYPES
         self._on_event = on_event
         self._client: PydleClient | None = None
         self._queue: collections.deque[_Outgoing] = collections.deque()
@@ -78,8 +80,12 @@ class Network:
         """The server's CASEMAPPING (ISUPPORT), which only arrives once we are connected."""
         self.casemapping = casemapping
 
+    def set_chantypes(self, chantypes: str) -> None:
+        """The server's channel prefixes (ISUPPORT CHANTYPES), when it announces them."""
+        self.chantypes = chantypes
+
     def is_channel(self, target: str) -> bool:
-        return target[:1] in "#&+!"
+        return is_channel(target, self.chantypes)
 
     def visible(self, nick: str) -> bool:
         """Whether nick is in a channel with us now."""

@@ -86,12 +86,12 @@ class Relay:
         ]
         if not users:
             return None, "this number is not registered (any more)"
-        route = parse_reply(reply.body)
-        if not route.text:
-            return None, EMPTY
         last = await self._store.users.last_highlight([u.id for u in users])
         user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
+        route = parse_reply(reply.body, network.chantypes)
+        if not route.text:
+            return None, EMPTY
         line = f"{user.nick} (SMS): {route.text}"
         if route.kind == "channel":
             wanted = {network.fold(c) for c in network.settings.channels}

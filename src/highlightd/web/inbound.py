@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from highlightd.core import commands as c
 from highlightd.core.phones import mask_phone
 from highlightd.core.replies import OPT_IN, OPT_OUT
-from highlightd.core.smstext import fit
-from highlightd.core.status import PAUSED_UNTIL_RESUME, state_of
+from highlightd.selfservice.dispatch import Desk, answer_sms
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,22 +33,8 @@ async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutc
         return SmsOutcome(relay=False)
     if word in ("HELP", "INFO"):
         return SmsOutcome(relay=False)  # Twilio answers these
-    try:
-        command = c.parse_sms(body)
-    except c.CommandError as exc:
-        return SmsOutcome(relay=False, reply=fit(f"highlightd: {exc}"))
-    if command is None:
+    # The commands that work by SMS are declared with the others (selfservice.commands).
+    answer = await answer_sms(Desk(store, gateway=None), phone, body, now)
+    if answer is None:
         return SmsOutcome(relay=True)
-    for user in users:
-        match command:
-            case c.Pause(seconds=seconds):
-                until = PAUSED_UNTIL_RESUME if seconds is None else now + seconds
-                await store.users.update(user.id, paused_until=until)
-            case c.Resume():
-                await store.users.update(user.id, paused_until=None)
-    fresh = await store.users.by_phone(phone)
-    if not fresh:
-        return SmsOutcome(relay=False)
-    names = ", ".join(f"{u.nick} on {u.network}" for u in fresh)
-    # No masked phone here: its dots are not GSM-7, and would halve what fits.
-    return SmsOutcome(relay=False, reply=fit(f"highlightd: {state_of(fresh[0], now)} ({names})"))
+    return SmsOutcome(relay=False, reply=answer[0] if answer else None)
