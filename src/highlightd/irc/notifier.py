@@ -10,20 +10,19 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from highlightd.config import Settings
+from highlightd.core.digest import Held, digest_text
 from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
 from highlightd.core.facts import person_of
 from highlightd.core.matcher import words
 from highlightd.core.phones import mask_phone
 from highlightd.core.policy import (
     Decision,
-    Held,
     Line,
     Presence,
     Reason,
     Rules,
     Spend,
     decide,
-    digest_text,
     hold_or_send,
     rules_for,
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from highlightd.core.policy import Rules, Spend, day_start
+from highlightd.core.clock import day_start
+from highlightd.core.policy import Rules, Spend
 from highlightd.core.records import User
 from highlightd.store import Store
 
