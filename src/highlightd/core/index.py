@@ -41,7 +41,8 @@ class NetworkIndex:
         self._keywords: Matcher[int] = Matcher(casemapping)
         self._exceptions: Matcher[int] = Matcher(casemapping)
         self._followed: Matcher[int] = Matcher(casemapping)
-        self._following: dict[str, int] = {}  # folded nick gone by now -> user id
+        # The nicks users go by now: folded -> (as written, user id).
+        self._following: dict[str, tuple[str, int]] = {}
 
     def fold(self, name: str) -> str:
         return irc_lower(name, self.casemapping)
@@ -53,7 +54,7 @@ class NetworkIndex:
         for matcher in (self._nicks, self._keywords, self._exceptions, self._followed):
             matcher.set_casemapping(casemapping)
         self.casemapping = casemapping
-        self._following = {self.fold(k): v for k, v in self._following.items()}
+        self._following = {self.fold(nick): (nick, uid) for nick, uid in self._following.values()}
 
     def add_user(self, user: User) -> None:
         self._users[user.id] = user
@@ -93,11 +94,11 @@ class NetworkIndex:
     def owner(self, nick: str) -> int | None:
         """The registered user who goes by this nick now, if any."""
         followed = self._following.get(self.fold(nick))
-        return followed if followed is not None else self._by_key.get(nick_key(nick))
+        return followed[1] if followed is not None else self._by_key.get(nick_key(nick))
 
     def current_nick(self, user: User) -> str:
         """The nick a user goes by now: the followed one while renamed, else their own."""
-        for nick, uid in self._following.items():
+        for nick, uid in self._following.values():
             if uid == user.id:
                 return nick
         return user.nick
@@ -120,17 +121,17 @@ class NetworkIndex:
         self._unfollow(nick)
 
     def follows(self) -> dict[str, int]:
-        """The nicks followed now (folded) and whose they are."""
-        return dict(self._following)
+        """The nicks followed now, as written, and whose they are."""
+        return dict(self._following.values())
 
     def _follow(self, nick: str, uid: int) -> None:
-        self._following[self.fold(nick)] = uid
+        self._following[self.fold(nick)] = (nick, uid)
         self._followed.add(nick, uid)
 
     def _unfollow(self, nick: str) -> None:
-        uid = self._following.pop(self.fold(nick), None)
-        if uid is not None:
-            self._followed.remove(nick, uid)
+        followed = self._following.pop(self.fold(nick), None)
+        if followed is not None:
+            self._followed.remove(*followed)
 
 
 class UserIndex:
@@ -141,10 +142,7 @@ class UserIndex:
         self._users: dict[int, User] = {}
 
     @classmethod
-    def build(
-        cls, users: Iterable[User], keywords: Iterable[Keyword], previous: UserIndex | None = None
-    ) -> UserIndex:
-        """A fresh index; from previous, each network's casemapping and who is followed."""
+    def build(cls, users: Iterable[User], keywords: Iterable[Keyword]) -> UserIndex:
         index = cls()
         for user in users:
             index._users[user.id] = user
@@ -153,16 +151,19 @@ class UserIndex:
             owner = index._users.get(keyword.user_id)
             if owner is not None:
                 index._nets[owner.network].add_keyword(keyword)
-        if previous is not None:
-            for name, net in index._nets.items():
-                old = previous._nets.get(name)
-                if old is None:
-                    continue
-                net.set_casemapping(old.casemapping)
-                for nick, uid in old.follows().items():
-                    if net.user(uid) is not None:  # still registered: keep following them
-                        net._follow(nick, uid)
         return index
+
+    def carry_over(self, previous: UserIndex) -> None:
+        """Take from the index this one replaces each network's casemapping and who is
+        followed (those still registered): a reload must not forget a NICK change."""
+        for name, net in self._nets.items():
+            old = previous._nets.get(name)
+            if old is None:
+                continue
+            net.set_casemapping(old.casemapping)
+            for nick, uid in old.follows().items():
+                if net.user(uid) is not None:
+                    net._follow(nick, uid)
 
     def __len__(self) -> int:
         return len(self._users)

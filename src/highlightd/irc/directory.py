@@ -52,7 +52,11 @@ class Directory:
         version = (await self._store.data_version(), self._store.changes)
         if version == self._version:
             return
-        self._index = await self._store.user_index(previous=self._index)
+        index = await self._store.user_index()
+        # Taken from the index in use now, not before the await: a NICK change
+        # followed meanwhile, or another refresh, would otherwise be undone.
+        index.carry_over(self._index)
+        self._index = index
         if self._version != (-1, -1):
             log.info("registered users reloaded: %d", len(self._index))
         self._version = version

@@ -38,11 +38,9 @@ class Store:
         """How many writes this process made to users, keywords and mutes."""
         return self._database.changes
 
-    async def user_index(self, previous: UserIndex | None = None) -> UserIndex:
+    async def user_index(self) -> UserIndex:
         """Registered users and their keywords, indexed for matching lines (core.index)."""
-        return UserIndex.build(
-            await self.users.all(), await self.registrations.keywords(), previous
-        )
+        return UserIndex.build(await self.users.all(), await self.registrations.keywords())
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (say, the CLI) commits."""
