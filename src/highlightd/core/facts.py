@@ -53,7 +53,7 @@ class Heard:
     users: tuple[User, ...]  # in registration order
     body: str  # the SMS, formatted once for everyone the line highlights
     named: int  # how many nicks the line names: many is a mass highlight
-    present: frozenset[str]  # the folded nicks in the channel, as far as known
+    present: Set[str]  # the folded nicks in the channel, as far as known
 
 
 def hear(message: IrcMessage, index: NetworkIndex, present: Set[str], rules: Rules) -> Heard | None:
@@ -65,9 +65,10 @@ def hear(message: IrcMessage, index: NetworkIndex, present: Set[str], rules: Rul
     if not users:
         return None
     fold = index.fold
-    named = {fold(w) for w in words(text)} & (set(present) | {fold(u.nick) for u in users})
+    registered = {fold(u.nick) for u in users}
+    named = sum(1 for w in {fold(w) for w in words(text)} if w in present or w in registered)
     body = format_highlight(message.channel, message.sender, said(message), rules.max_segments)
-    return Heard(message, tuple(users), body, len(named), frozenset(present))
+    return Heard(message, tuple(users), body, named, present)
 
 
 @dataclass(frozen=True, slots=True)
