@@ -229,5 +229,5 @@ def _notifier_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogReco
     return [
         r
         for r in caplog.records
-        if r.name == "highlightd.irc.notifier" and "failed" in r.getMessage()
+        if r.name == "highlightd.sms.sender" and "failed" in r.getMessage()
     ]

@@ -125,3 +125,44 @@ def test_explain_unknown_user_or_network(capsys: pytest.CaptureFixture[str], con
     code = main(["explain", "--config", config, "--network", "oftc", "--nick", "alice", "x"])
     assert code == 1
     assert "no network named 'oftc'" in capsys.readouterr().err
+
+
+async def _keywords(config: str) -> None:
+    store = await Store.open(load_settings(config).storage.path)
+    try:
+        await store.registrations.add_keyword(1, "deploy", nick_key("deploy"), False)
+        await store.registrations.add_keyword(1, "staging", nick_key("staging"), True)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--sender", "bob", "deploy finished"],
+            ["highlight: yes, their keyword 'deploy' is a word of the line", "decision:  send"],
+        ),
+        (
+            ["--sender", "bob", "staging deploy finished"],
+            [
+                "highlight: no: their keyword 'deploy' is a word of the line, "
+                "but so is their exception 'staging'"
+            ],
+        ),
+        (
+            ["--as", "alice_lunch", "--sender", "bob", "alice_lunch: back?"],
+            ["nick now:  alice goes by alice_lunch", "highlight: yes, 'alice_lunch'"],
+        ),
+        (["--as", "alice_lunch", "--sender", "alice_lunch", "alice: hi"], ["drop (own_line)"]),
+        (["--sender", "bob", "alice_lunch: back?"], ["highlight: no"]),  # not followed
+    ],
+)
+def test_explain_keywords_and_followed_nicks(
+    capsys: pytest.CaptureFixture[str], config: str, args: list[str], expected: list[str]
+) -> None:
+    asyncio.run(_keywords(config))
+    code, out = explain(capsys, config, "--nick", "alice", *args)
+    assert code == 0
+    for text in expected:
+        assert text in out

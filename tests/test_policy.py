@@ -8,23 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from highlightd.core.clock import QuietHours, day_start, in_quiet_hours, next_day, quiet_hours_end
+from highlightd.core.digest import Held, digest_text
 from highlightd.core.policy import (
     Action,
     Decision,
-    Held,
     Line,
     Person,
     Presence,
-    QuietHours,
     Reason,
     Rules,
     Spend,
-    day_start,
     decide,
-    digest_text,
-    in_quiet_hours,
-    next_day,
-    quiet_hours_end,
 )
 from highlightd.core.smstext import encoding, segments, units
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from typing import cast
 
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--nick", required=True, help="the registered user")
     explain.add_argument("--sender", default="someone", help="who says the line")
     explain.add_argument("--channel", help="where (default: the network's first channel)")
+    explain.add_argument(
+        "--as",
+        dest="as_nick",
+        metavar="NICK",
+        help="the nick the user goes by now, if renamed (the daemon follows NICK changes)",
+    )
     explain.add_argument("line", help="the IRC line, quoted")
 
     users = sub.add_parser("users", help="manage registered users (admin path)")
@@ -127,7 +134,15 @@ async def _explain(settings: Settings, args: argparse.Namespace) -> int:
     store = await _open(settings)
     try:
         lines = await explain(
-            settings, store, args.network, args.nick, args.line, args.sender, args.channel
+            settings,
+            store,
+            args.network,
+            args.nick,
+            args.line,
+            args.sender,
+            args.channel,
+            now=time.time(),
+            as_nick=args.as_nick,
         )
     except ExplainError as exc:
         raise CommandError(str(exc)) from exc

@@ -1,15 +1,21 @@
-"""`highlightd explain`: what would happen to a line for a user, and why."""
+"""`highlightd explain`: what would happen to a line for a user, and why.
+
+The answer is the daemon's own: the same index of users and keywords, loaded
+from the store, and the same facts (core.facts) for the policy. What only a
+live connection knows (who is in the channel and talking, who is /away, a
+NICK change) is left out, or taken as given (`as_nick`).
+"""
 
 from __future__ import annotations
 
-import time
-
-from highlightd.config import Settings
-from highlightd.core.facts import person_of
-from highlightd.core.ircnames import nick_key
-from highlightd.core.matcher import Matcher, irc_lower, words
-from highlightd.core.policy import Line, Presence, Reason, decide, rules_for
-from highlightd.core.smstext import encoding, format_highlight, segments, strip_irc_formatting
+from highlightd.config import NetworkSettings, Settings
+from highlightd.core.events import IrcMessage
+from highlightd.core.facts import Context, facts_for, hear
+from highlightd.core.index import NetworkIndex, Why
+from highlightd.core.matcher import words
+from highlightd.core.policy import Decision, Reason, Rules, rules_for
+from highlightd.core.records import User
+from highlightd.core.smstext import encoding, segments, strip_irc_formatting
 from highlightd.sms.budget import spend_of
 from highlightd.store import Store
 
@@ -29,50 +35,73 @@ async def explain(
     text: str,
     sender: str = "someone",
     channel: str | None = None,
-    now: float | None = None,
+    *,
+    now: float,
+    as_nick: str | None = None,
 ) -> list[str]:
-    """The answer, as lines for a person to read."""
-    network = settings.network(network_name)
-    if network is None:
-        known = ", ".join(n.name for n in settings.networks) or "none"
-        raise ExplainError(f"no network named {network_name!r} in the config (have: {known})")
-    users = await store.users.all(network_name)
-    user = next((u for u in users if nick_key(u.nick) == nick_key(nick)), None)
+    """The answer, as lines for a person to read; as_nick: the nick the user goes by now."""
+    network = _network(settings, network_name)
+    index = (await store.user_index()).network(network_name, CASEMAPPING)
+    user = index.registered(nick)
     if user is None:
         raise ExplainError(f"{nick} is not registered on {network_name}: nothing would be sent")
-    now = time.time() if now is None else now
     channel = channel or (network.channels[0] if network.channels else "#channel")
-
-    def fold(name: str) -> str:
-        return irc_lower(name, CASEMAPPING)
-
     out = [f"line:      <{sender}> in {channel} on {network_name}: {text!r}"]
+    if as_nick:
+        index.renamed(user.nick, as_nick)  # as the daemon follows a NICK change
+        out.append(f"nick now:  {user.nick} goes by {index.current_nick(user)}")
+    rules = rules_for(settings.policy, network, index.fold)
+    # The sender and the bot are in the channel; nobody else is known offline.
+    present = {index.fold(sender), index.fold(network.nick)}
+    heard = hear(IrcMessage(network_name, channel, sender, text, now), index, present, rules)
     plain = strip_irc_formatting(text)
-    matcher: Matcher[int] = Matcher(CASEMAPPING)
-    for u in users:
-        matcher.add(u.nick, u.id)
-    highlighted = matcher.match(plain)
-    if user.id not in highlighted:
-        out.append(f"highlight: no: no IRC word of the line is {user.nick!r}")
-        out.append(f"           words: {', '.join(words(plain)) or '(none)'}")
-        return out
-    out.append(f"highlight: yes, {user.nick!r} is a word of the line")
-    rules = rules_for(settings.policy, network, fold)
-    body = format_highlight(channel, sender, text, rules.max_segments)
-    named = {fold(w) for w in words(plain)} & {fold(u.nick) for u in users if u.id in highlighted}
-    line = Line(
+    why = index.why(plain, user)
+    if heard is None or user not in heard.users:
+        return [*out, *_not_highlighted(why, user, index, plain)]
+    out.append(_highlighted(why, user, index))
+    ctx = Context(
         now=now,
-        channel=fold(channel),
-        sender=fold(sender),
-        sender_is_user=fold(sender) == fold(user.nick),
-        sender_is_bot=fold(sender) == fold(network.nick),
-        nicks_named=len(named),
-        segments=segments(body),
+        bot_nick=network.nick,
+        muted=(await store.registrations.muted()).get(user.id, frozenset()),
+        known=await spend_of(store, user, now, rules),
     )
-    muted = (await store.registrations.muted()).get(user.id, frozenset())
-    spend = await spend_of(store, user, now, rules)
-    decision = decide(line, person_of(user, muted), Presence(), spend, rules)
-    out.append(f"decision:  {decision}")
+    decision = facts_for(heard, user, index, ctx).decide(rules)
+    return [*out, *_outcome(decision, heard.body, index.current_nick(user), channel, rules)]
+
+
+def _network(settings: Settings, name: str) -> NetworkSettings:
+    network = settings.network(name)
+    if network is None:
+        known = ", ".join(n.name for n in settings.networks) or "none"
+        raise ExplainError(f"no network named {name!r} in the config (have: {known})")
+    return network
+
+
+def _highlighted(why: Why, user: User, index: NetworkIndex) -> str:
+    if why.nicks:
+        return f"highlight: yes, {user.nick!r} is a word of the line"
+    if why.followed:
+        return (
+            f"highlight: yes, {why.followed[0]!r} is a word of the line: "
+            f"{user.nick} goes by {index.current_nick(user)} now"
+        )
+    return f"highlight: yes, their keyword {why.keywords[0]!r} is a word of the line"
+
+
+def _not_highlighted(why: Why, user: User, index: NetworkIndex, plain: str) -> list[str]:
+    if why.keywords and why.exceptions:
+        first = (
+            f"highlight: no: their keyword {why.keywords[0]!r} is a word of the line, "
+            f"but so is their exception {why.exceptions[0]!r}"
+        )
+    else:
+        names = " or ".join(repr(n) for n in dict.fromkeys((user.nick, index.current_nick(user))))
+        first = f"highlight: no: no IRC word of the line is {names} or a keyword of theirs"
+    return [first, f"           words: {', '.join(words(plain)) or '(none)'}"]
+
+
+def _outcome(decision: Decision, body: str, nick: str, channel: str, rules: Rules) -> list[str]:
+    out = [f"decision:  {decision}"]
     if decision.action == "send":
         out.append(f"SMS:       {body}")
         out.append(
@@ -82,7 +111,7 @@ async def explain(
         out.append("           kept; when the hold ends, one digest SMS carries it")
     if decision.reason is not Reason.ACTIVE and decision.action != "drop":
         out.append(
-            f"note:      presence is not known offline: were {user.nick} in {channel}, "
+            f"note:      presence is not known offline: were {nick} in {channel}, "
             f"having spoken in the last {rules.active_window:.0f} s and not /away, "
             "the line would be dropped (active)"
         )

@@ -105,3 +105,12 @@ class Matcher(Generic[K]):
         for key in index.keys() & folded:
             found.update(index[key])
         return found
+
+    def found(self, text: str, owner: K) -> list[str]:
+        """The words of text, as written, that belong to owner (to say why it matched)."""
+        table, index = self._table, self._index
+        return [
+            w
+            for w in dict.fromkeys(_WORD.findall(text))
+            if owner in index.get(w.translate(table), ())
+        ]

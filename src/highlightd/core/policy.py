@@ -12,15 +12,21 @@ The rules, in order; the first that applies decides:
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from highlightd.core.smstext import encoding, fit, format_highlight, segments, strip_irc_formatting
+# QuietHours is re-exported: the commands that set quiet hours parse them with it.
+from highlightd.core.clock import QuietHours as QuietHours
+from highlightd.core.clock import (
+    in_quiet_hours,
+    local_time,
+    next_day,
+    quiet_hours_end,
+    utc_time,
+)
 
 Action = Literal["drop", "hold", "send"]
 
@@ -128,25 +134,6 @@ def _first(value: float | None, default: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietHours:
-    start: dt.time
-    end: dt.time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours:
-        """'22:00-07:00' -> QuietHours; ValueError when it is not that shape."""
-        try:
-            start, end = (dt.time.fromisoformat(part.strip()) for part in text.split("-"))
-        except ValueError:
-            raise ValueError(f"quiet hours must look like 22:00-07:00, not {text!r}") from None
-        if start.tzinfo is not None or end.tzinfo is not None:
-            raise ValueError("quiet hours must be wall-clock times, without a UTC offset")
-        if start == end:
-            raise ValueError("quiet hours must not start and end at the same time")
-        return cls(start, end)
-
-
-@dataclass(frozen=True, slots=True)
 class Person:
     """What the policy knows about the highlighted user."""
 
@@ -229,7 +216,7 @@ def _never(line: Line, person: Person, rules: Rules) -> Decision | None:
         return Decision("drop", Reason.OPTED_OUT, f"{person.nick} opted out of SMS (STOP)")
     if person.paused_until is not None and line.now < person.paused_until:
         return Decision(
-            "drop", Reason.PAUSED, f"{person.nick} paused SMS until {_utc(person.paused_until)}"
+            "drop", Reason.PAUSED, f"{person.nick} paused SMS until {utc_time(person.paused_until)}"
         )
     if line.nicks_named >= rules.mass_highlight:
         return Decision(
@@ -245,7 +232,7 @@ def hold_or_send(now: float, cost: int, person: Person, spend: Spend, rules: Rul
     tz = person.timezone or rules.timezone
     if person.quiet is not None and in_quiet_hours(now, tz, person.quiet):
         end = quiet_hours_end(now, tz, person.quiet)
-        return Decision("hold", Reason.QUIET, f"quiet hours until {_local(end, tz)}", end)
+        return Decision("hold", Reason.QUIET, f"quiet hours until {local_time(end, tz)}", end)
     if (
         rules.cooldown > 0
         and spend.last_sms_at is not None
@@ -274,129 +261,3 @@ def hold_or_send(now: float, cost: int, person: Person, spend: Spend, rules: Rul
             next_day(now, rules.timezone),
         )
     return Decision("send", Reason.SEND, f"{cost} segment(s)")
-
-
-# Clock arithmetic, in the user's timezone
-
-
-def _at(now: float, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.fromtimestamp(now, tz)
-
-
-def in_quiet_hours(now: float, tz: ZoneInfo, quiet: QuietHours) -> bool:
-    t = _at(now, tz).time()
-    if quiet.start < quiet.end:
-        return quiet.start <= t < quiet.end
-    return t >= quiet.start or t < quiet.end  # across midnight
-
-
-def quiet_hours_end(now: float, tz: ZoneInfo, quiet: QuietHours) -> float:
-    """The next moment the clock on the wall reaches the end of the quiet hours.
-
-    Wall clock, so DST moves it: a skipped end time ends them at the jump, a
-    repeated one at whichever occurrence comes next.
-    """
-    today = _at(now, tz).date()
-    for day in (today, today + dt.timedelta(days=1)):
-        for moment in _moments(day, quiet.end, tz):
-            if moment > now:
-                return moment
-    raise AssertionError("unreachable: the end time comes round within two days")
-
-
-def day_start(now: float, tz: ZoneInfo) -> float:
-    """Midnight of the current local day: where a daily budget starts counting."""
-    return _moments(_at(now, tz).date(), dt.time(0), tz)[0]
-
-
-def next_day(now: float, tz: ZoneInfo) -> float:
-    return _moments(_at(now, tz).date() + dt.timedelta(days=1), dt.time(0), tz)[0]
-
-
-def _moments(day: dt.date, wall: dt.time, tz: ZoneInfo) -> list[float]:
-    """The instants at which the clock on the wall reads `wall` on `day`, in order.
-
-    Usually one; two in the hour an autumn change repeats; and for a time a
-    spring change skips, the jump itself (the first instant past it).
-    """
-    naive = dt.datetime.combine(day, wall)
-    first = naive.replace(tzinfo=tz, fold=0).timestamp()
-    second = naive.replace(tzinfo=tz, fold=1).timestamp()
-    if first < second:
-        return [first, second]  # repeated
-    if first == second:
-        return [first]
-    # Skipped: fold=1 reads it with the offset after the jump, so it lies before it.
-    early, late = second, first
-    before = dt.datetime.fromtimestamp(early, tz).utcoffset()
-    while late - early > 1:
-        mid = (early + late) / 2
-        if dt.datetime.fromtimestamp(mid, tz).utcoffset() == before:
-            early = mid
-        else:
-            late = mid
-    return [float(math.ceil(late))]
-
-
-def _local(ts: float, tz: ZoneInfo) -> str:
-    return _at(ts, tz).strftime("%H:%M %Z")
-
-
-def _utc(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-# Digests
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    channel: str
-    sender: str
-    text: str
-    at: float
-
-
-def digest_text(held: Sequence[Held], max_segments: int) -> str:
-    """One SMS for several held highlights: the latest in full, then a count.
-
-    `3 highlights: [#b] <carol> text (+2 more in #a, #b)`
-    """
-    if not held:
-        raise ValueError("a digest needs at least one highlight")
-    ordered = sorted(held, key=lambda h: h.at)
-    latest = ordered[-1]
-    if len(ordered) == 1:
-        return format_highlight(latest.channel, latest.sender, latest.text, max_segments)
-    channel, sender = _flat(latest.channel), _flat(latest.sender)
-    head = f"[{channel}] <{sender}> " if channel else f"<{sender}> "
-    channels = sorted({h.channel or "private" for h in ordered[:-1]})
-    prefix = f"{len(ordered)} highlights: {head}"
-    suffix = f" (+{len(ordered) - 1} more in {', '.join(channels)})"
-    text = _flat(latest.text)
-    whole = prefix + text + suffix
-    if segments(whole) <= max_segments:
-        return whole
-    # Cut the message, never the count.
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if segments(_cut(prefix, text[:mid], suffix)) <= max_segments:
-            lo = mid
-        else:
-            hi = mid - 1
-    candidate = _cut(prefix, text[:lo], suffix)
-    if segments(candidate) <= max_segments:
-        return candidate
-    return fit(prefix + suffix.strip(), max_segments)
-
-
-def _cut(prefix: str, kept: str, suffix: str) -> str:
-    # "…" only where what is kept is UCS-2 anyway: it would switch a GSM-7 SMS.
-    kept = kept.rstrip()
-    ellipsis = "…" if encoding(prefix + kept + suffix) == "UCS-2" else "..."
-    return prefix + kept + ellipsis + suffix
-
-
-def _flat(text: str) -> str:
-    return " ".join(strip_irc_formatting(text).split())

@@ -15,12 +15,14 @@ from highlightd.core.events import IrcEvent, IrcMessage
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
+from highlightd.irc.digests import Digests
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
 from highlightd.irc.notifier import Notifier
 from highlightd.irc.relay import Relay
 from highlightd.irc.selfservice import SelfService
 from highlightd.sms.gateway import SmsGateway
+from highlightd.sms.sender import Sender
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,26 @@ class IrcSide:
         self._bus = bus
         self._metrics = metrics
         self._directory = Directory(store)
-        self._notifier = Notifier(store, self._directory, gateway, self.networks, metrics, settings)
+        self._sender = Sender(store, gateway, metrics, clock)
+        self._digests = Digests(
+            store, self._directory, self.networks, self._sender, metrics, settings, clock
+        )
+        self._notifier = Notifier(
+            store,
+            self._directory,
+            self.networks,
+            self._sender,
+            self._digests,
+            metrics,
+            settings,
+            clock,
+        )
         self._commands = SelfService(
             store, self._directory, gateway, self.networks, settings, clock
         )
         for network_settings in settings.networks:
             self.networks[network_settings.name] = Network(network_settings, self._dispatch)
-        self._relay = Relay(bus, store, self.networks, metrics, self._notifier.bounce)
+        self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce)
 
     def _dispatch(self, event: IrcEvent) -> None:
         # Private messages are commands; the rest (in wire order) is conversation.
@@ -62,6 +77,8 @@ class IrcSide:
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         await self._directory.refresh()
+        group.create_task(self._sender.run())
+        group.create_task(self._digests.run())
         group.create_task(self._notifier.run())
         group.create_task(self._commands.run())
         for network in self.networks.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from highlightd.core.index import UserIndex
 from highlightd.store.database import Database, SchemaTooNew
 from highlightd.store.held import HeldHighlights
 from highlightd.store.registrations import Registrations
@@ -36,6 +37,10 @@ class Store:
     def changes(self) -> int:
         """How many writes this process made to users, keywords and mutes."""
         return self._database.changes
+
+    async def user_index(self) -> UserIndex:
+        """Registered users and their keywords, indexed for matching lines (core.index)."""
+        return UserIndex.build(await self.users.all(), await self.registrations.keywords())
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (say, the CLI) commits."""

@@ -16,9 +16,16 @@ class SentLog:
         self._database = db
 
     async def record(
-        self, sid: str, user_id: int | None, to: str, status: str, segments: int = 1
+        self,
+        sid: str,
+        user_id: int | None,
+        to: str,
+        status: str,
+        segments: int = 1,
+        at: float | None = None,
     ) -> None:
-        now = time.time()
+        """Remember an SMS sent; at is when (the sender's clock), now by default."""
+        now = time.time() if at is None else at
         await self._db.execute(
             "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
             " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",

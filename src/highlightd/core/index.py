@@ -1,0 +1,178 @@
+"""Registered users as lines are matched against them, one index per network. Pure.
+
+A user is highlighted by their registered nick, by the nick they go by now (NICK
+changes are followed while they are online), and by their keywords unless the
+line holds one of their exception words. The daemon keeps an index in step with
+the store; `highlightd explain` builds the same one from the store, offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from highlightd.core.ircnames import nick_key
+from highlightd.core.matcher import Matcher, irc_lower
+from highlightd.core.records import Keyword, User
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """The words of a line that concern one user, as written: why it highlights them."""
+
+    nicks: tuple[str, ...] = ()
+    followed: tuple[str, ...] = ()  # the nick they go by now, when renamed
+    keywords: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+
+    @property
+    def highlights(self) -> bool:
+        return bool(self.nicks or self.followed or (self.keywords and not self.exceptions))
+
+
+class NetworkIndex:
+    """The registered users of one network, their keywords, and the nicks they go by now."""
+
+    def __init__(self, casemapping: str = "rfc1459") -> None:
+        self.casemapping = casemapping
+        self._users: dict[int, User] = {}
+        self._by_key: dict[str, int] = {}  # nick_key(registered nick) -> user id
+        self._nicks: Matcher[int] = Matcher(casemapping)
+        self._keywords: Matcher[int] = Matcher(casemapping)
+        self._exceptions: Matcher[int] = Matcher(casemapping)
+        self._followed: Matcher[int] = Matcher(casemapping)
+        # The nicks users go by now: folded -> (as written, user id).
+        self._following: dict[str, tuple[str, int]] = {}
+
+    def fold(self, name: str) -> str:
+        return irc_lower(name, self.casemapping)
+
+    def set_casemapping(self, casemapping: str) -> None:
+        """Re-fold everything: the server announces its CASEMAPPING only after we connect."""
+        if casemapping == self.casemapping:
+            return
+        for matcher in (self._nicks, self._keywords, self._exceptions, self._followed):
+            matcher.set_casemapping(casemapping)
+        self.casemapping = casemapping
+        self._following = {self.fold(nick): (nick, uid) for nick, uid in self._following.values()}
+
+    def add_user(self, user: User) -> None:
+        self._users[user.id] = user
+        self._by_key[nick_key(user.nick)] = user.id
+        self._nicks.add(user.nick, user.id)
+
+    def add_keyword(self, keyword: Keyword) -> None:
+        if keyword.user_id in self._users:
+            matcher = self._exceptions if keyword.exception else self._keywords
+            matcher.add(keyword.word, keyword.user_id)
+
+    def user(self, user_id: int) -> User | None:
+        return self._users.get(user_id)
+
+    def registered(self, nick: str) -> User | None:
+        """The user registered under this nick (not one they go by now)."""
+        uid = self._by_key.get(nick_key(nick))
+        return None if uid is None else self._users[uid]
+
+    # Matching
+
+    def match(self, text: str) -> list[User]:
+        """The users a line (IRC formatting stripped) highlights, in registration order."""
+        by_keyword = self._keywords.match(text) - self._exceptions.match(text)
+        ids = self._nicks.match(text) | self._followed.match(text) | by_keyword
+        return [self._users[uid] for uid in sorted(ids) if uid in self._users]
+
+    def why(self, text: str, user: User) -> Why:
+        """Which words of the line concern user; `why(...).highlights` agrees with match."""
+        return Why(
+            nicks=tuple(self._nicks.found(text, user.id)),
+            followed=tuple(self._followed.found(text, user.id)),
+            keywords=tuple(self._keywords.found(text, user.id)),
+            exceptions=tuple(self._exceptions.found(text, user.id)),
+        )
+
+    def owner(self, nick: str) -> int | None:
+        """The registered user who goes by this nick now, if any."""
+        followed = self._following.get(self.fold(nick))
+        return followed[1] if followed is not None else self._by_key.get(nick_key(nick))
+
+    def current_nick(self, user: User) -> str:
+        """The nick a user goes by now: the followed one while renamed, else their own."""
+        for nick, uid in self._following.values():
+            if uid == user.id:
+                return nick
+        return user.nick
+
+    # Following NICK changes
+
+    def renamed(self, old: str, new: str) -> None:
+        """old is now new: a registered user keeps being matched under the new nick."""
+        uid = self.owner(old)
+        self._unfollow(old)
+        if uid is None:
+            return
+        user = self._users.get(uid)
+        if user is not None and self.fold(new) == self.fold(user.nick):
+            return  # back to the registered nick: nothing to follow
+        self._follow(new, uid)
+
+    def left(self, nick: str) -> None:
+        """The nick quit: offline, a user is matched by the registered nick only."""
+        self._unfollow(nick)
+
+    def follows(self) -> dict[str, int]:
+        """The nicks followed now, as written, and whose they are."""
+        return dict(self._following.values())
+
+    def _follow(self, nick: str, uid: int) -> None:
+        self._following[self.fold(nick)] = (nick, uid)
+        self._followed.add(nick, uid)
+
+    def _unfollow(self, nick: str) -> None:
+        followed = self._following.pop(self.fold(nick), None)
+        if followed is not None:
+            self._followed.remove(*followed)
+
+
+class UserIndex:
+    """Every network's index, built from the users and keywords the store holds."""
+
+    def __init__(self) -> None:
+        self._nets: dict[str, NetworkIndex] = {}
+        self._users: dict[int, User] = {}
+
+    @classmethod
+    def build(cls, users: Iterable[User], keywords: Iterable[Keyword]) -> UserIndex:
+        index = cls()
+        for user in users:
+            index._users[user.id] = user
+            index._nets.setdefault(user.network, NetworkIndex()).add_user(user)
+        for keyword in keywords:
+            owner = index._users.get(keyword.user_id)
+            if owner is not None:
+                index._nets[owner.network].add_keyword(keyword)
+        return index
+
+    def carry_over(self, previous: UserIndex) -> None:
+        """Take from the index this one replaces each network's casemapping and who is
+        followed (those still registered): a reload must not forget a NICK change."""
+        for name, net in self._nets.items():
+            old = previous._nets.get(name)
+            if old is None:
+                continue
+            net.set_casemapping(old.casemapping)
+            for nick, uid in old.follows().items():
+                if net.user(uid) is not None:
+                    net._follow(nick, uid)
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def user(self, user_id: int) -> User | None:
+        return self._users.get(user_id)
+
+    def network(self, name: str, casemapping: str) -> NetworkIndex:
+        """One network's index, folding names under the casemapping its server announced."""
+        net = self._nets.setdefault(name, NetworkIndex(casemapping))
+        net.set_casemapping(casemapping)
+        return net

@@ -1,0 +1,101 @@
+"""The index of registered users: nicks, followed nicks, keywords minus exceptions."""
+
+from __future__ import annotations
+
+import pytest
+
+from highlightd.core.index import NetworkIndex, UserIndex
+from highlightd.core.records import Keyword, User
+
+ALICE = User(1, "libera", "alice", "+15551230001", 0.0)
+BOB = User(2, "libera", "bob", "+15551230002", 0.0)
+CAROL = User(3, "oftc", "carol", "+15551230003", 0.0)
+KEYWORDS = [
+    Keyword(1, "deploy", False),
+    Keyword(2, "build", False),
+    Keyword(2, "nightly", True),  # bob: "build", but never in a line saying "nightly"
+    Keyword(3, "oftcword", False),
+]
+
+
+def libera(*renames: tuple[str, str]) -> NetworkIndex:
+    index = UserIndex.build([ALICE, BOB, CAROL], KEYWORDS).network("libera", "rfc1459")
+    for old, new in renames:
+        index.renamed(old, new)
+    return index
+
+
+@pytest.mark.parametrize(
+    ("renames", "text", "expected"),
+    [
+        ((), "alice: lunch?", {"alice"}),
+        ((), "ALICE and Bob", {"alice", "bob"}),
+        ((), "malice also [alice] alice_", set()),
+        ((), "deploy finished", {"alice"}),
+        ((), "Deploy, finished", {"alice"}),
+        ((), "the build is green", {"bob"}),
+        ((), "the nightly build is red", set()),
+        ((), "bob: the nightly build is red", {"bob"}),  # the exception is for keywords only
+        ((), "nightly deploy", {"alice"}),  # bob's exception is not alice's
+        ((), "oftcword", set()),  # carol's keyword, on another network
+        ((("alice", "alice_lunch"),), "alice_lunch: back?", {"alice"}),
+        ((("alice", "alice_lunch"),), "alice: back?", {"alice"}),
+        ((("alice", "alice_lunch"), ("alice_lunch", "alice")), "alice_lunch: back?", set()),
+        ((("alice", "al2"), ("al2", "al3")), "al2 al3", {"alice"}),
+        ((("dave", "dave_"),), "dave_: hi", set()),  # not registered: not followed
+    ],
+)
+def test_match_and_why_agree(
+    renames: tuple[tuple[str, str], ...], text: str, expected: set[str]
+) -> None:
+    index = libera(*renames)
+    assert {u.nick for u in index.match(text)} == expected
+    for user in (ALICE, BOB):
+        assert index.why(text, user).highlights == (user.nick in expected)
+
+
+def test_why_names_the_words_as_written() -> None:
+    index = libera(("alice", "Alice_Away"))
+    why = index.why("ALICE_away, deploy the nightly", ALICE)
+    assert (why.nicks, why.followed, why.keywords, why.exceptions) == (
+        (),
+        ("ALICE_away",),
+        ("deploy",),
+        (),
+    )
+    assert index.why("nightly build", BOB).exceptions == ("nightly",)
+
+
+def test_owner_and_current_nick_follow_renames_and_quits() -> None:
+    index = libera(("alice", "alice_lunch"))
+    assert index.owner("Alice_Lunch") == ALICE.id
+    assert index.owner("alice") == ALICE.id  # the registered nick stays hers
+    assert index.owner("carol") is None  # registered on oftc, not here
+    assert index.current_nick(ALICE) == "alice_lunch"
+    index.left("ALICE_LUNCH")
+    assert index.current_nick(ALICE) == "alice"
+    assert index.match("alice_lunch") == []
+
+
+def test_casemapping_change_refolds_followed_nicks() -> None:
+    users = UserIndex.build([ALICE], [])
+    index = users.network("libera", "rfc1459")
+    index.renamed("alice", "[al]")
+    assert index.owner("{al}") == ALICE.id  # rfc1459: [ and { are one letter
+    index = users.network("libera", "ascii")
+    assert index.owner("{al}") is None
+    assert index.owner("[al]") == ALICE.id
+    assert [u.nick for u in index.match("[al]: hi")] == ["alice"]
+
+
+def test_rebuild_keeps_casemapping_and_follows_of_users_still_registered() -> None:
+    old = UserIndex.build([ALICE, BOB], [])
+    net = old.network("libera", "ascii")
+    net.renamed("alice", "alice_lunch")
+    net.renamed("bob", "bob_away")
+    new = UserIndex.build([ALICE], [])  # bob unregistered meanwhile
+    new.carry_over(old)
+    index = new.network("libera", "ascii")
+    assert index.casemapping == "ascii"
+    assert index.follows() == {"alice_lunch": ALICE.id}
+    assert [u.nick for u in index.match("alice_lunch bob_away")] == ["alice"]
