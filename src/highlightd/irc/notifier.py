@@ -29,6 +29,7 @@ from highlightd.core.policy import (
 )
 from highlightd.core.records import Highlight, User
 from highlightd.core.smstext import format_highlight, segments, strip_irc_formatting
+from highlightd.infra.guard import guard, guarded
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
@@ -97,7 +98,8 @@ class Notifier:
                 elif isinstance(event, Quit):
                     self._directory.left(network.name, network.casemapping, event.nick)
                 else:
-                    await self._consider(event, network, sends)
+                    line = self._consider(event, network, sends)
+                    await guarded(line, log, "line of %s in %s", event.sender, event.channel)
 
     # Highlights
 
@@ -179,7 +181,7 @@ class Notifier:
             await self._store.users.set_last_highlight(
                 Highlight(user.id, message.channel, message.sender, message.at)
             )
-            sends.create_task(self._send(user, body, "highlight"))
+            sends.create_task(self._guarded_send(user, body, "highlight"))
         elif decision.action == "hold":
             until = decision.until if decision.until is not None else message.at + DIGEST_CHECK
             await self._store.held.add(
@@ -233,7 +235,7 @@ class Notifier:
             budget = rules.user_daily_segments
             if decision.reason is Reason.GLOBAL_BUDGET:
                 budget = rules.global_daily_segments
-            sends.create_task(self._send(user, LIMIT_NOTICE.format(budget=budget), "limit"))
+            sends.create_task(self._guarded_send(user, LIMIT_NOTICE.format(budget=budget), "limit"))
 
     # Digests
 
@@ -293,9 +295,13 @@ class Notifier:
             Highlight(user.id, latest.channel, latest.sender, latest.at)
         )
         self._metrics.highlights.labels(user.network, "digest").inc()
-        sends.create_task(self._send(user, body, f"digest of {len(held)}"))
+        sends.create_task(self._guarded_send(user, body, f"digest of {len(held)}"))
 
     # Sending
+
+    async def _guarded_send(self, user: User, body: str, kind: str) -> None:
+        async with guard(log, "SMS (%s) to %s on %s", kind, user.nick, user.network):
+            await self._send(user, body, kind)
 
     async def _send(self, user: User, body: str, kind: str) -> None:
         cost = segments(body)

@@ -19,6 +19,7 @@ from highlightd.core.phones import mask_phone
 from highlightd.core.records import Pending, User
 from highlightd.core.smstext import fit, strip_irc_formatting
 from highlightd.core.status import PAUSED_UNTIL_RESUME, describe, when
+from highlightd.infra.guard import guard
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
 from highlightd.sms.gateway import SmsError, SmsGateway
@@ -66,8 +67,9 @@ class SelfService:
             network = self._networks.get(message.network)
             if network is None:
                 continue
-            for line in await self.handle(network, message):
-                network.send(message.sender, line, command="NOTICE")
+            async with guard(log, "command from %s on %s", message.sender, network.name):
+                for line in await self.handle(network, message):
+                    network.send(message.sender, line, command="NOTICE")
 
     async def handle(self, network: Network, message: IrcMessage) -> list[str]:
         """The answer to one private message, as NOTICE lines."""
