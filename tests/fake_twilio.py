@@ -55,6 +55,11 @@ class _Drop:
     pass
 
 
+@dataclass(frozen=True)
+class _Garble:
+    body: bytes
+
+
 class FakeTwilio:
     """aiohttp server on 127.0.0.1 answering like Twilio's Messages endpoint."""
 
@@ -63,7 +68,7 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.messages: list[FakeMessage] = []
         self.requests = 0  # POSTs to the Messages endpoint, including refused ones
-        self._outcomes: deque[_Failure | _Hang | _Drop] = deque()
+        self._outcomes: deque[_Failure | _Hang | _Drop | _Garble] = deque()
         self._changed = asyncio.Condition()
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -86,6 +91,10 @@ class FakeTwilio:
     def drop_next(self) -> None:
         """Close the connection without answering the next authenticated POST."""
         self._outcomes.append(_Drop())
+
+    def garble_next(self, body: bytes) -> None:
+        """Create the next message, but answer `body` (201, as JSON) instead of its resource."""
+        self._outcomes.append(_Garble(body))
 
     async def wait_for_messages(self, n: int, timeout: float = 10) -> list[FakeMessage]:  # noqa: ASYNC109
         """Return the messages once at least `n` were accepted (a guard, not a timing test)."""
@@ -144,8 +153,8 @@ class FakeTwilio:
             self.account_sid
         ):
             return _error(401, 20003, "Authenticate")
-        if self._outcomes:
-            outcome = self._outcomes.popleft()
+        outcome = self._outcomes.popleft() if self._outcomes else None
+        if outcome is not None and not isinstance(outcome, _Garble):
             if isinstance(outcome, _Hang):
                 await self._release.wait()
                 return _error(503, 20500, "Fake hang released")
@@ -172,6 +181,8 @@ class FakeTwilio:
         async with self._changed:
             self.messages.append(message)
             self._changed.notify_all()
+        if isinstance(outcome, _Garble):
+            return web.Response(body=outcome.body, status=201, content_type="application/json")
         return web.json_response(self._resource(message), status=201)
 
     def _resource(self, message: FakeMessage) -> dict[str, Any]:

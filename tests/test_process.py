@@ -11,16 +11,27 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from harness import BOT, CHANNEL, wait_for_bot
+from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilio_signature
+from harness import ALICE_PHONE, BOT, CHANNEL, FROM_NUMBER, new_sid, wait_for_bot
 from servers import IrcClientFactory, IrcServer, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def write_config(tmp_path: Path, irc: IrcServer, port: int) -> Path:
+def write_config(tmp_path: Path, irc: IrcServer, port: int, *, webhooks: bool = False) -> Path:
+    """A config on the embedded Redis and console SMS; `webhooks` lets signed SMS in."""
     config = tmp_path / "highlightd.toml"
+    twilio = f"""
+public_url = "http://127.0.0.1:{port}"
+
+[twilio]
+account_sid = "{TEST_ACCOUNT_SID}"
+auth_token = "{TEST_AUTH_TOKEN}"
+from_number = "{FROM_NUMBER}"
+"""
     config.write_text(
         f"""
 [storage]
@@ -28,6 +39,7 @@ path = "{tmp_path / "data" / "highlightd.sqlite3"}"
 
 [web]
 port = {port}
+{twilio if webhooks else ""}
 
 [[networks]]
 name = "testnet"
@@ -169,3 +181,75 @@ async def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     _out, err = await proc.communicate()
     assert proc.returncode == 2
     assert "networks[0].nick: nick is longer than 30 characters" in err.decode()
+
+
+async def _add_alice(config: Path, cwd: Path) -> None:
+    add = await highlightd(
+        "users",
+        "add",
+        "--config",
+        str(config),
+        "--network",
+        "testnet",
+        "--nick",
+        "alice",
+        "--phone",
+        ALICE_PHONE,
+        cwd=cwd,
+    )
+    assert await add.wait() == 0
+
+
+async def _answer(port: int, body: str) -> None:
+    """alice's SMS answer, POSTed the way Twilio does."""
+    url = f"http://127.0.0.1:{port}/twilio/sms"
+    form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "To": FROM_NUMBER, "Body": body}
+    headers = {"X-Twilio-Signature": twilio_signature(TEST_AUTH_TOKEN, url, form)}
+    async with aiohttp.ClientSession() as http, http.post(url, data=form, headers=headers) as resp:
+        assert resp.status == 200
+
+
+async def test_second_daemon_on_one_data_folder_is_refused_and_the_first_goes_on(
+    tmp_path: Path, irc_server: IrcServer, irc_client_factory: IrcClientFactory
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path, irc_server, port, webhooks=True)
+    data_dir = (tmp_path / "data").resolve()
+    bob = await irc_client_factory("bob")
+    await bob.join(CHANNEL)
+    async with daemon_process(config, tmp_path) as (first, output):
+        await output.wait_for("running: role all")
+        await wait_for_bot(bob)
+        # The CLI opens the database only: it never waits for the daemon's lock.
+        await _add_alice(config, tmp_path)
+
+        async with daemon_process(config, tmp_path) as (second, refused):
+            async with asyncio.timeout(20):
+                assert await second.wait() == 1
+            await refused.task
+        errors = [x for x in refused.lines if "ERROR" in x]
+        assert len(errors) == 1, refused.lines
+        assert errors[0].endswith(f"another highlightd (pid {first.pid}) uses {data_dir}")
+        assert not any("Traceback" in x or "left behind" in x for x in refused.lines)
+
+        # The first still delivers, both ways, on the Valkey it started.
+        await bob.privmsg(CHANNEL, "alice: still there?")
+        await output.wait_for("[#chan] <bob> alice: still there?")
+        await _answer(port, "yes")
+        line = await bob.expect_privmsg(from_nick=BOT, target="bob")
+        assert line.text == "alice (SMS): yes"
+
+        # Killed, it leaves its Valkey behind but not its lock: the next run takes
+        # over, stops the leftover, and relays again.
+        first.kill()
+        await first.wait()
+    async with daemon_process(config, tmp_path) as (third, output):
+        await output.wait_for("stopped the embedded redis a previous run left behind")
+        await output.wait_for("running: role all")
+        await _answer(port, "after a restart")
+        # ("yes" may come again first: killed right after saying it, the first
+        # daemon may not have acknowledged it.)
+        await bob.expect(lambda line: line.text == "alice (SMS): after a restart", timeout=20)
+        third.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await third.wait() == 0

@@ -17,7 +17,8 @@ from aiohttp import web
 from highlightd import __version__
 from highlightd.config import Settings
 from highlightd.infra.bus import Bus, connect
-from highlightd.infra.embedded import EmbeddedRedis
+from highlightd.infra.embedded import EmbeddedRedis, EmbeddedRedisError
+from highlightd.infra.lock import FolderInUse, FolderLock, lock_folder
 from highlightd.infra.metrics import Metrics
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Role = Literal["all", "irc", "web"]
+# Each half runs once per data folder; split roles share the folder (and its database).
+HALVES: dict[Role, tuple[str, ...]] = {"all": ("irc", "web"), "irc": ("irc",), "web": ("web",)}
 SHUTDOWN_LIMIT = 5.0
 
 
@@ -53,6 +56,7 @@ class Daemon:
         self.web_port: int | None = None
         self.metrics = Metrics()
         self.irc: IrcSide | None = None
+        self.embedded: EmbeddedRedis | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -60,7 +64,9 @@ class Daemon:
     async def run(self) -> None:
         """Run until stop() (or SIGINT/SIGTERM via run_main); raises StartupError."""
         async with contextlib.AsyncExitStack() as stack:
-            redis_url = self._redis_url(stack)
+            # Before anything else: a second daemon must not touch the first one's data.
+            lock = self._lock(stack)
+            redis_url = await self._redis_url(stack, lock)
             try:
                 store = await Store.open(self.settings.storage.path)
             except (sqlite3.Error, OSError, SchemaTooNew) as exc:
@@ -74,6 +80,8 @@ class Daemon:
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self._until_stopped())
+                    if self.embedded is not None:
+                        group.create_task(self.embedded.supervise())
                     if self.role in ("all", "irc"):
                         await self._start_irc(group, store, bus, gateway)
                     if self.role in ("all", "web"):
@@ -84,7 +92,21 @@ class Daemon:
                 pass
         log.info("highlightd stopped")
 
-    def _redis_url(self, stack: contextlib.AsyncExitStack) -> str:
+    def _lock(self, stack: contextlib.AsyncExitStack) -> FolderLock:
+        """Hold the data folder for each half this role runs; the last lock is returned."""
+        held: FolderLock | None = None
+        for half in HALVES[self.role]:
+            try:
+                held = lock_folder(self.settings.data_dir, f"highlightd-{half}")
+            except FolderInUse as exc:
+                raise StartupError(str(exc)) from exc
+            except OSError as exc:
+                raise StartupError(f"cannot lock {self.settings.data_dir}: {exc}") from exc
+            stack.callback(held.release)
+        assert held is not None
+        return held
+
+    async def _redis_url(self, stack: contextlib.AsyncExitStack, lock: FolderLock) -> str:
         url = self.settings.redis.url
         if url != "embedded":
             return url
@@ -92,12 +114,13 @@ class Daemon:
             raise StartupError(
                 f'--role {self.role} needs a shared redis.url; "embedded" is private to one process'
             )
-        embedded = EmbeddedRedis(self.settings.data_dir)
+        embedded = EmbeddedRedis(self.settings.data_dir, lock)
+        stack.push_async_callback(embedded.stop)
         try:
-            embedded.start()
-        except Exception as exc:
+            await embedded.start()
+        except (EmbeddedRedisError, OSError) as exc:
             raise StartupError(f"cannot start the embedded redis: {exc}") from exc
-        stack.callback(embedded.stop)
+        self.embedded = embedded
         return embedded.url
 
     async def _gateway(self) -> SmsGateway:

@@ -17,6 +17,7 @@ from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
 from highlightd.core.facts import Context, Heard, Seen, facts_for, hear, said
 from highlightd.core.policy import Decision, Reason, Rules, rules_for
 from highlightd.core.records import Highlight, User
+from highlightd.infra.guard import guard
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.digests import Digests
 from highlightd.irc.directory import Directory
@@ -65,12 +66,8 @@ class Notifier:
             network = self._networks.get(event.network)
             if network is None:
                 continue
-            try:
+            async with guard(log, "%s: line %r", network.name, event):
                 await self._dispatch(event, network)
-            except Exception:
-                log.exception(
-                    "%s: cannot handle %r; going on with the next line", network.name, event
-                )
 
     async def _dispatch(self, event: IrcEvent, network: Network) -> None:
         if isinstance(event, NickChange):

@@ -10,6 +10,7 @@ from highlightd.core.phones import mask_phone
 from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
+from highlightd.infra.guard import guarded
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.irc.network import Network
@@ -49,11 +50,15 @@ class Relay:
             try:
                 # What we had taken but not acknowledged when we stopped comes first.
                 for reply in await self._bus.pending():
-                    await self._handle(reply)
+                    await guarded(
+                        self._handle(reply), log, "reply %s", reply.sid, passes=REDIS_DOWN
+                    )
                 self._backoff.succeeded()
                 while True:
                     for reply in await self._bus.next():
-                        await self._handle(reply)
+                        await guarded(
+                            self._handle(reply), log, "reply %s", reply.sid, passes=REDIS_DOWN
+                        )
                     self._backoff.succeeded()
             except REDIS_DOWN as exc:
                 await self._backoff.wait(exc)

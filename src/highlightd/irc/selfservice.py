@@ -12,6 +12,7 @@ from highlightd.core.events import IrcMessage
 from highlightd.core.ircnames import nick_key
 from highlightd.core.records import User
 from highlightd.core.smstext import strip_irc_formatting
+from highlightd.infra.guard import guard
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
 from highlightd.selfservice.context import Asker
@@ -53,11 +54,9 @@ class SelfService:
             network = self._networks.get(message.network)
             if network is None:
                 continue
-            try:
+            answer = [FAILED]  # what the sender hears when the command itself fails
+            async with guard(log, "command from %s on %s", message.sender, network.name):
                 answer = await self.handle(network, message)
-            except Exception:
-                log.exception("%s: command from %s failed", network.name, message.sender)
-                answer = [FAILED]
             for line in answer:
                 network.send(message.sender, line, command="NOTICE")
 

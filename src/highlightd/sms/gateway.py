@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -184,8 +183,11 @@ class TwilioGateway:
                 f"Twilio API connection failed ({type(e).__name__}: {e});"
                 " the SMS may have been sent"
             ) from e
-        except (TwilioException, json.JSONDecodeError) as e:
-            raise SmsError(f"Unreadable Twilio API answer: {e}") from e
+        except (TwilioException, ValueError, TypeError, KeyError, AttributeError) as e:
+            # An answer that is not a Message (invalid UTF-8, not JSON, a list, a number
+            # where a date goes): twilio's parser fails in any of these ways. The
+            # message may have been created all the same, so this is not retryable.
+            raise SmsError(f"Unreadable Twilio API answer ({type(e).__name__}: {e})") from e
         sid, status = message.sid, message.status
         if not isinstance(sid, str) or not sid:
             raise SmsError("Twilio API answer has no message sid")

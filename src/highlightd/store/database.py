@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from highlightd.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Long enough for any ordinary write of another connection (the CLI's included).
+# It waits inside aiosqlite's single worker thread, where every other query
+# queues behind it, so a longer hold (a backup) is waited out between attempts
+# instead, off that thread: reads go on meanwhile (WAL lets them).
+BUSY_TIMEOUT_MS = 2000
+LOCKED_PATIENCE = 120.0  # per query; then the error goes to the caller's boundary
+_RETRY_FIRST = 0.05
+_RETRY_CAP = 1.0
 
 
 class SchemaTooNew(Exception):
@@ -24,6 +41,81 @@ def _prepare(path: Path) -> None:
         raise IsADirectoryError(f"{path} is a directory")
 
 
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY ("database is locked"): another connection holds the write lock."""
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class RetryingConnection(aiosqlite.Connection):
+    """aiosqlite's connection, waiting out another process's lock on the database.
+
+    A statement outside a transaction that finds the database locked is tried
+    again with a doubling delay; inside a transaction it is not (the caller must
+    roll back). The wait is logged once when it starts and once when it ends.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(partial(sqlite3.connect, str(path), isolation_level=None), 64)
+        self._path = path
+        self._waiting = 0
+        self._waiting_since = 0.0
+
+    def execute(
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Result[aiosqlite.Cursor]:
+        return Result(self._patiently(partial(super().execute, sql, parameters)))
+
+    def executemany(
+        self, sql: str, parameters: Iterable[Iterable[Any]]
+    ) -> Result[aiosqlite.Cursor]:
+        return Result(self._patiently(partial(super().executemany, sql, parameters)))
+
+    def executescript(self, sql_script: str) -> Result[aiosqlite.Cursor]:
+        return Result(self._patiently(partial(super().executescript, sql_script)))
+
+    async def _patiently(self, call: Callable[[], Awaitable[T]]) -> T:
+        deadline: float | None = None
+        delay = _RETRY_FIRST
+        succeeded = False
+        try:
+            while True:
+                try:
+                    result = await call()
+                    succeeded = True
+                    return result
+                except sqlite3.OperationalError as exc:
+                    if not _locked(exc) or self.in_transaction:
+                        raise
+                    now = time.monotonic()
+                    if deadline is None:
+                        deadline = now + LOCKED_PATIENCE
+                        self._wait_starts(now, exc)
+                    elif now > deadline:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_CAP)
+        finally:
+            if deadline is not None:
+                self._wait_ends(succeeded)
+
+    def _wait_starts(self, now: float, exc: sqlite3.OperationalError) -> None:
+        self._waiting += 1
+        if self._waiting == 1:
+            self._waiting_since = now
+            log.warning(
+                "%s: %s (another process writes); waiting, up to %.0f s per query",
+                self._path,
+                exc,
+                LOCKED_PATIENCE,
+            )
+
+    def _wait_ends(self, succeeded: bool) -> None:
+        self._waiting -= 1
+        if self._waiting == 0 and succeeded:
+            waited = time.monotonic() - self._waiting_since
+            log.info("%s is writable again after %.1f s", self._path, waited)
+
+
 class Database:
     """One connection, migrated to the current schema."""
 
@@ -36,11 +128,11 @@ class Database:
     @classmethod
     async def open(cls, path: Path) -> Database:
         _prepare(path)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await RetryingConnection(path)
         try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
             database = cls(conn)
             await database._migrate()
         except BaseException:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from highlightd.infra.bus import REDIS_DOWN, Bus
+from highlightd.infra.guard import guarded
 from highlightd.infra.retry import Backoff
 from highlightd.store import Store
 
@@ -28,7 +29,7 @@ class Outbox:
         while True:
             self._wake.clear()
             try:
-                moved = await self._flush()
+                moved = await guarded(self._flush(), log, "outbox flush", passes=REDIS_DOWN)
             except REDIS_DOWN as exc:
                 await self._backoff.wait(exc)
                 continue
