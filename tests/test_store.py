@@ -216,23 +216,23 @@ async def test_accept_incoming_deduplicates_by_sid(store: Store) -> None:
     assert await store.received.accept(sms("SM1", 10.0, "first")) is True
     assert await store.received.accept(sms("SM1", 11.0, "retry")) is False
     assert await store.received.accept(sms("SM2", 12.0)) is True
-    assert await store.received.unforwarded() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
+    assert await store.received.unconfirmed() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
 
 
-async def test_unforwarded_in_order_and_mark_forwarded(store: Store) -> None:
+async def test_unconfirmed_in_order_and_confirm(store: Store) -> None:
     for sid, at in [("SMc", 30.0), ("SMa", 10.0), ("SMb", 20.0)]:
         await store.received.accept(sms(sid, at))
-    assert [s.sid for s in await store.received.unforwarded()] == ["SMa", "SMb", "SMc"]
-    assert [s.sid for s in await store.received.unforwarded(limit=2)] == ["SMa", "SMb"]
+    assert [s.sid for s in await store.received.unconfirmed()] == ["SMa", "SMb", "SMc"]
+    assert [s.sid for s in await store.received.unconfirmed(limit=2)] == ["SMa", "SMb"]
 
-    await store.received.mark_forwarded("SMb")
-    assert [s.sid for s in await store.received.unforwarded()] == ["SMa", "SMc"]
-    await store.received.mark_forwarded("SMa")
-    await store.received.mark_forwarded("SMc")
-    assert await store.received.unforwarded() == []
-    # A forwarded SMS is still known: Twilio retrying it is not accepted again.
+    await store.received.confirm(["SMb"])
+    assert [s.sid for s in await store.received.unconfirmed()] == ["SMa", "SMc"]
+    await store.received.confirm(["SMa"])
+    await store.received.confirm(["SMc"])
+    assert await store.received.unconfirmed() == []
+    # A confirmed SMS is still known: Twilio retrying it is not accepted again.
     assert await store.received.accept(sms("SMa", 40.0)) is False
-    assert await store.received.unforwarded() == []
+    assert await store.received.unconfirmed() == []
 
 
 async def test_outbox_survives_reopening(db_path: Path) -> None:
@@ -243,7 +243,7 @@ async def test_outbox_survives_reopening(db_path: Path) -> None:
         await first.close()
     second = await Store.open(db_path)
     try:
-        assert await second.received.unforwarded() == [sms("SM1", 1.0, "kept")]
+        assert await second.received.unconfirmed() == [sms("SM1", 1.0, "kept")]
     finally:
         await second.close()
 

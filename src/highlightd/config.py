@@ -84,6 +84,21 @@ class SmsSettings(_Section):
     backend: Literal["twilio", "console"] = "console"
 
 
+class RelaySettings(_Section):
+    """SMS answers on their way to IRC: who reads them off the bus, how long they may wait."""
+
+    # This installation's name in the stream's consumer group. By default an id made
+    # once and kept in the database: a new hostname (a new container) is the same consumer.
+    consumer: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
+    # An answer whose network stays unreachable this long is given up; its sender is told.
+    max_delay: float = Field(default=3600.0, gt=0)
+    # Entries a consumer took and left unacknowledged this long are taken over.
+    claim_after: float = Field(default=60.0, gt=0)
+    # An answer the IRC side has not confirmed this long after it went on the bus goes
+    # on it again (at once when Redis restarted or lost its data).
+    republish_after: float = Field(default=300.0, gt=0)
+
+
 class TwilioSettings(_Section):
     account_sid: Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
     auth_token: SecretStr
@@ -169,6 +184,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     web: WebSettings = WebSettings()
     sms: SmsSettings = SmsSettings()
+    relay: RelaySettings = RelaySettings()
     twilio: TwilioSettings | None = None
     policy: PolicySettings = PolicySettings()
     networks: list[NetworkSettings] = []

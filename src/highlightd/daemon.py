@@ -155,7 +155,7 @@ class Daemon:
     ) -> None:
         web_settings = self.settings.web
         twilio = self.settings.twilio
-        outbox = Outbox(store, bus)
+        outbox = Outbox(store, bus, self.settings.relay.republish_after)
         names = [n.name for n in self.settings.networks]
         deps = WebDeps(
             store=store,

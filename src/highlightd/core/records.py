@@ -66,3 +66,15 @@ class Pending:
     account: str | None
     expires: float
     tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An accepted answer the IRC side has not confirmed yet, and when it last went on the bus.
+
+    `epoch` names the Redis it went to (its run id and data set): another one may not have it.
+    """
+
+    sms: IncomingSms
+    published_at: float | None
+    epoch: str | None

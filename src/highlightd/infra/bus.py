@@ -1,8 +1,10 @@
-"""The Redis bus between the webhook and IRC: a stream read through a consumer group.
+"""The Redis bus between the webhook and IRC: a stream of answers, and their confirmations.
 
-At-least-once: an entry is acknowledged only after its line went out on IRC, and
-a consumer first re-reads what it had pending when it stopped. Plain pub/sub
-would drop every reply sent while the subscriber reconnects.
+At-least-once, end to end: the accepting side keeps each answer until the IRC side
+confirms it (a key per MessageSid), and puts it on the stream again when Redis may
+have lost it (another run id, or its data gone). The stream is read through a
+consumer group (infra/consumer.py). Plain pub/sub would drop every answer sent
+while the subscriber reconnects.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import socket
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from highlightd.core.records import IncomingSms
 
@@ -26,9 +28,12 @@ T = TypeVar("T")
 
 STREAM = "highlightd:replies"
 GROUP = "relay"
+# The IRC side's confirmation of an answer, read by the accepting side: "said", "bounced"...
 SAID_PREFIX = "highlightd:said:"
+# A token that lives as long as this Redis's data: gone means the data went.
+EPOCH_KEY = "highlightd:epoch"
 HEALTH_PREFIX = "highlightd:health:"
-# Long enough to outlive any Twilio retry of the same MessageSid.
+# The accepting side reads a confirmation within seconds; a week covers a long outage of it.
 SAID_TTL = 7 * 24 * 3600
 STREAM_MAXLEN = 100_000
 BLOCK_MS = 5_000
@@ -60,18 +65,13 @@ class Reply:
     received_at: float
 
 
-def default_consumer_name() -> str:
-    # Stable across restarts so that a restarted relay re-reads its own pending entries.
-    return f"irc-{socket.gethostname()}"
-
-
 def _discard(task: asyncio.Future[Any]) -> None:
     # An abandoned call may still fail as the client closes; nobody needs to hear it.
     if not task.cancelled():
         task.exception()
 
 
-def _keeps_cancellation(
+def keeps_cancellation(
     method: Callable[P, Coroutine[Any, Any, T]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
     """Run a Redis call in a task of its own, so that cancelling us always cancels us.
@@ -96,14 +96,12 @@ def _keeps_cancellation(
 
 
 class Bus:
-    """Typed operations on the stream; no retry here, callers own their loops."""
+    """The accepting side's typed operations, and health; no retry here, callers own loops."""
 
-    def __init__(self, client: aioredis.Redis, consumer: str | None = None) -> None:
+    def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self.consumer = consumer or default_consumer_name()
-        self._group_ready = False
 
-    @_keeps_cancellation
+    @keeps_cancellation
     async def publish(self, sms: IncomingSms) -> str:
         fields: dict[Any, Any] = {
             "sid": sms.sid,
@@ -114,79 +112,36 @@ class Bus:
         entry_id = await self.client.xadd(STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)
         return str(entry_id)
 
-    async def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            await self.client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
+    @keeps_cancellation
+    async def confirmed(self, sids: list[str]) -> dict[str, str]:
+        """The IRC side's confirmations of these answers, by MessageSid (missing: none yet)."""
+        if not sids:
+            return {}
+        values = await self.client.mget([SAID_PREFIX + sid for sid in sids])
+        return {sid: str(v) for sid, v in zip(sids, values, strict=True) if v is not None}
 
-    @_keeps_cancellation
-    async def pending(self, count: int = 100) -> list[Reply]:
-        """Entries delivered to this consumer earlier and never acknowledged."""
-        await self._ensure_group()
-        return await self._read("0", count, block=None)
+    @keeps_cancellation
+    async def epoch(self) -> str:
+        """Which Redis, holding which data: it changes when Redis restarts or loses its keys.
 
-    @_keeps_cancellation
-    async def next(self, count: int = 10) -> list[Reply]:
-        """New entries, waiting up to BLOCK_MS for one."""
-        await self._ensure_group()
-        return await self._read(">", count, block=BLOCK_MS)
+        An answer put on the bus in another epoch may be gone with it.
+        """
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.info("server")
+            pipe.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
+            pipe.get(EPOCH_KEY)
+            info, _created, token = await pipe.execute()
+        return f"{info.get('run_id', '')}/{token}"
 
-    async def _read(self, start: str, count: int, block: int | None) -> list[Reply]:
-        try:
-            result = await self.client.xreadgroup(
-                GROUP, self.consumer, {STREAM: start}, count=count, block=block
-            )
-        except ResponseError as exc:
-            if "NOGROUP" in str(exc):
-                # The stream was deleted under us (FLUSHALL, a new server): make it again.
-                self._group_ready = False
-            raise
-        replies = []
-        # RESP2 answers a list of [stream, entries], RESP3 a map of stream to entries.
-        streams: Any = result.items() if isinstance(result, dict) else (result or [])
-        for _stream, entries in streams:
-            for entry_id, fields in entries:
-                if not fields:
-                    # Trimmed away while pending: nothing left to deliver.
-                    await self.client.xack(STREAM, GROUP, entry_id)
-                    continue
-                replies.append(
-                    Reply(
-                        entry_id=entry_id,
-                        sid=fields.get("sid", ""),
-                        phone=fields.get("phone", ""),
-                        body=fields.get("body", ""),
-                        received_at=float(fields.get("received_at") or 0),
-                    )
-                )
-        return replies
-
-    @_keeps_cancellation
-    async def already_said(self, sid: str) -> bool:
-        return bool(await self.client.exists(SAID_PREFIX + sid))
-
-    @_keeps_cancellation
-    async def done(self, reply: Reply) -> None:
-        """Acknowledge an entry and remember its MessageSid as said."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(SAID_PREFIX + reply.sid, "1", ex=SAID_TTL)
-            pipe.xack(STREAM, GROUP, reply.entry_id)
-            await pipe.execute()
-
-    @_keeps_cancellation
+    @keeps_cancellation
     async def ping(self) -> None:
         await self.client.ping()
 
-    @_keeps_cancellation
+    @keeps_cancellation
     async def set_health(self, network: str, connected: bool, ttl: int) -> None:
         await self.client.set(HEALTH_PREFIX + network, "up" if connected else "down", ex=ttl)
 
-    @_keeps_cancellation
+    @keeps_cancellation
     async def health(self, networks: list[str]) -> dict[str, bool]:
         if not networks:
             return {}

@@ -18,6 +18,10 @@ from highlightd.core.events import IrcEvent, NickChange, Quit
 log = logging.getLogger("highlightd.irc.network")
 
 PONG_TIMEOUT = 30.0
+# A server that never ends NAMES for a channel: go on with what is known after this.
+SETTLE_TIMEOUT = 10.0
+# Why a JOIN did not happen: no such channel, too many, full, invite-only, banned, keyed...
+JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
 
 
 class LinkOwner(Protocol):
@@ -62,6 +66,11 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         self.own_nick = ""
         self.registered_event = asyncio.Event()
         self.closed_event = asyncio.Event()
+        # Set once who is in each wanted channel is known (or its JOIN was refused).
+        self.settled_event = asyncio.Event()
+        self._names_ended: set[str] = set()
+        self._membership_busy = 0
+        self._settle_timer: asyncio.TimerHandle | None = None
         self.fatal: str | None = None
 
     async def handle_forever(self) -> None:
@@ -97,10 +106,14 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         self.closed_event.set()
 
     async def on_unknown(self, message: Any) -> None:
+        if message.command in JOIN_REFUSED and len(message.params) >= 2:
+            self._membership_known(message.params[1])
         # pydle warns about every numeric it has no handler for (379, 671, ...).
         log.debug("%s: unhandled %s %s", self._network.name, message.command, message.params)
 
     async def on_disconnect(self, expected: bool) -> None:
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
         self.closed_event.set()
 
     async def on_raw_001(self, message: Any) -> None:
@@ -121,7 +134,44 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         await super().on_connect()
         for channel in self._channels:
             await self.join(channel)
+        self._check_settled()
+        self._settle_timer = asyncio.get_running_loop().call_later(
+            SETTLE_TIMEOUT, self.settled_event.set
+        )
         self.registered_event.set()
+
+    # Membership: pydle handles each line in a task of its own, and fills a channel's
+    # users from NAMES only after a WHOIS of each nick it did not know; the end of
+    # NAMES (366) is handled long before. Settled waits for both.
+
+    async def on_raw_join(self, message: Any) -> None:
+        self._membership_busy += 1
+        try:
+            await super().on_raw_join(message)
+        finally:
+            self._membership_busy -= 1
+            self._check_settled()
+
+    async def on_raw_353(self, message: Any) -> None:
+        self._membership_busy += 1
+        try:
+            await super().on_raw_353(message)
+        finally:
+            self._membership_busy -= 1
+            self._check_settled()
+
+    async def on_raw_366(self, message: Any) -> None:
+        if len(message.params) >= 2:
+            self._membership_known(message.params[1])
+
+    def _membership_known(self, channel: str) -> None:
+        self._names_ended.add(self._network.fold(channel))
+        self._check_settled()
+
+    def _check_settled(self) -> None:
+        wanted = {self._network.fold(c) for c in self._channels}
+        if not self._membership_busy and wanted <= self._names_ended:
+            self.settled_event.set()
 
     async def on_raw_432(self, message: Any) -> None:
         if not self.registered_event.is_set():

@@ -73,6 +73,29 @@ class Network:
     def own_nick(self) -> str:
         return self._client.own_nick if self._client else self.settings.nick
 
+    @property
+    def settled(self) -> bool:
+        """Connected, and who is in each wanted channel is known: an answer can be routed."""
+        client = self._client
+        return self.connected and client is not None and client.settled_event.is_set()
+
+    async def until_settled(self) -> None:
+        """Wait until `settled` (across reconnections)."""
+        while not self.settled:
+            await self._ready.wait()
+            client = self._client
+            if client is None:
+                continue
+            settled = asyncio.ensure_future(client.settled_event.wait())
+            closed = asyncio.ensure_future(client.closed_event.wait())
+            try:
+                done, _ = await asyncio.wait({settled, closed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                settled.cancel()
+                closed.cancel()
+            if closed in done:
+                await asyncio.sleep(0.05)  # until the supervisor marks the drop; do not spin
+
     def fold(self, name: str) -> str:
         return irc_lower(name, self.casemapping)
 

@@ -1,18 +1,33 @@
-"""The bus consumer: says SMS answers on IRC, then acknowledges them."""
+"""The bus consumer: says SMS answers on IRC once they can be delivered, then confirms them.
+
+An answer is routed when its network is connected and knows who is in its channels,
+so `carol: text` reaches carol when she is there, whatever the link did meanwhile.
+Answers wait in order, one lane per network: a network that is down holds up only
+its own. What cannot be said (a nick or channel the server refuses, a network down
+longer than `relay.max_delay`) is bounced: one SMS back saying why. Either way the
+outcome is recorded in the store before it is confirmed on the bus, so a copy of
+the answer (the accepting side re-publishes what it has not seen confirmed) is
+confirmed again, never said twice.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from highlightd.config import RelaySettings
 from highlightd.core.phones import mask_phone
 from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
+from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
-from highlightd.infra.guard import guarded
+from highlightd.infra.consumer import Consumer
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
+from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.network import Network
 from highlightd.store import Store
 
@@ -20,6 +35,10 @@ log = logging.getLogger(__name__)
 
 Bounce = Callable[[str, str], Awaitable[None]]
 EMPTY = "empty message"
+# Said records outlive any re-publication of the same answer by far.
+FORGET_AFTER = 30 * 24 * 3600
+# Once routed on a connected network, a send may wait this long for a dropped link.
+SEND_GRACE = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +46,14 @@ class Delivery:
     network: Network
     target: str
     line: str
+
+
+class _TooLate(Exception):
+    """The answer's network stayed unreachable past relay.max_delay."""
+
+    def __init__(self, network: str) -> None:
+        super().__init__(network)
+        self.network = network
 
 
 class Relay:
@@ -37,52 +64,164 @@ class Relay:
         networks: Mapping[str, Network],
         metrics: Metrics,
         bounce: Bounce,
+        settings: RelaySettings,
     ) -> None:
         self._bus = bus
         self._store = store
         self._networks = networks
         self._metrics = metrics
         self._bounce = bounce
+        self._settings = settings
         self._backoff = Backoff("redis (relay)", log)
+        self._consumer: Consumer | None = None
+        self._lanes: dict[str, asyncio.Queue[Reply]] = {}
+        # Answers taken and not done yet: by MessageSid, and their entries.
+        self._sids: set[str] = set()
+        self._entries: set[str] = set()
+        self._started = time.time()
 
     async def run(self) -> None:
+        name = self._settings.consumer or await self._store.relayed.consumer_name()
+        self._consumer = Consumer(self._bus.client, name)
+        await self._store.relayed.forget_before(time.time() - FORGET_AFTER)
+        log.info("relay: reading answers as consumer %s", name)
+        async with asyncio.TaskGroup() as lanes:
+            await self._read(self._consumer, lanes)
+
+    async def _read(self, consumer: Consumer, lanes: asyncio.TaskGroup) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                # What we had taken but not acknowledged when we stopped comes first.
-                for reply in await self._bus.pending():
-                    await guarded(
-                        self._handle(reply), log, "reply %s", reply.sid, passes=REDIS_DOWN
-                    )
+                # What we had taken but not acknowledged when we stopped comes first,
+                # then what a consumer that is gone left behind.
+                after = "0"
+                while batch := await consumer.pending(after):
+                    for reply in batch:
+                        await self._take(reply, lanes)
+                    after = batch[-1].entry_id
+                await self._claim(consumer, lanes)
+                claimed = loop.time()
                 self._backoff.succeeded()
+                every = self._settings.claim_after / 2
                 while True:
-                    for reply in await self._bus.next():
-                        await guarded(
-                            self._handle(reply), log, "reply %s", reply.sid, passes=REDIS_DOWN
-                        )
+                    for reply in await consumer.next(block=every):
+                        await self._take(reply, lanes)
+                    if loop.time() - claimed >= every:
+                        await self._claim(consumer, lanes)
+                        claimed = loop.time()
                     self._backoff.succeeded()
             except REDIS_DOWN as exc:
                 await self._backoff.wait(exc)
 
-    async def _handle(self, reply: Reply) -> None:
-        if await self._bus.already_said(reply.sid):
-            self._metrics.replies.labels("duplicate").inc()
-            log.info("reply %s was said before; dropping the copy", reply.sid)
-            await self._bus.done(reply)
+    async def _claim(self, consumer: Consumer, lanes: asyncio.TaskGroup) -> None:
+        start = "0-0"
+        while True:
+            start, batch = await consumer.claim(self._settings.claim_after, start)
+            for reply in batch:
+                await self._take(reply, lanes)
+            if start == "0-0":
+                return
+
+    async def _take(self, reply: Reply, lanes: asyncio.TaskGroup) -> None:
+        """Put an answer in its network's lane, unless it is in hand or done already."""
+        assert self._consumer is not None
+        if reply.entry_id in self._entries:
+            return  # ours, waiting in a lane: claimed back by our own XAUTOCLAIM
+        if reply.sid in self._sids:
+            # A copy of an answer in hand: its confirmation will cover both.
+            await self._consumer.ack(reply)
             return
-        delivery, problem = await self.route(reply)
-        if delivery is None:
-            self._metrics.replies.labels("undeliverable").inc()
-            log.warning(
-                "reply %s from %s not said: %s", reply.sid, mask_phone(reply.phone), problem
+        try:
+            outcome = await self._store.relayed.outcome(reply.sid)
+            delivery = None if outcome else (await self.route(reply))[0]
+        except Exception:
+            log.exception("reply %s: cannot look it up; it is retried later", reply.sid)
+            return
+        if outcome is not None:
+            self._metrics.replies.labels("duplicate").inc()
+            log.info("reply %s was %s before; confirming it again", reply.sid, outcome)
+            await self._consumer.confirm(reply, outcome)
+            return
+        name = delivery.network.name if delivery else ""
+        if name not in self._lanes:
+            self._lanes[name] = asyncio.Queue()
+            lanes.create_task(self._lane(self._lanes[name]))
+        self._sids.add(reply.sid)
+        self._entries.add(reply.entry_id)
+        self._lanes[name].put_nowait(reply)
+
+    async def _lane(self, queue: asyncio.Queue[Reply]) -> None:
+        while True:
+            reply = await queue.get()
+            try:
+                outcome = await self._handle(reply)
+                await self._store.relayed.record(reply.sid, outcome)
+            except Exception:
+                # Left pending: claimed again after relay.claim_after, and re-published.
+                log.exception("reply %s: not handled; it is retried later", reply.sid)
+                continue
+            finally:
+                self._sids.discard(reply.sid)
+                self._entries.discard(reply.entry_id)
+            await self._confirm(reply, outcome)
+
+    async def _confirm(self, reply: Reply, outcome: str) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.confirm(reply, outcome)
+        except REDIS_DOWN as exc:
+            # The outcome is in the store: the next copy of the answer is confirmed.
+            log.info(
+                "reply %s %s; redis is unavailable to confirm it (%s)", reply.sid, outcome, exc
             )
-            if problem != EMPTY:  # a picture-only MMS: nothing to say, nothing to pay for
-                await self._bounce(reply.phone, f"highlightd: {problem}")
-        else:
-            # Waits while the network is down: the entry stays pending until said.
-            await delivery.network.send(delivery.target, delivery.line)
-            self._metrics.replies.labels("said").inc()
-            log.info("reply %s said on %s to %s", reply.sid, delivery.network.name, delivery.target)
-        await self._bus.done(reply)
+
+    async def _handle(self, reply: Reply) -> str:
+        """Say an answer, or tell its sender why not; what became of it."""
+        # Counted from our own start too: a network that is connecting after a restart
+        # is not one that has been down for long.
+        deadline = max(reply.received_at, self._started) + self._settings.max_delay
+        delivery, problem = None, ""
+        try:
+            delivery, problem = await self._route_when_settled(reply, deadline)
+            if delivery is None:
+                return await self._undeliverable(reply, problem)
+            async with asyncio.timeout(max(deadline - time.time(), SEND_GRACE)):
+                await delivery.network.send(delivery.target, delivery.line)
+        except DeliveryRefused as exc:
+            return await self._undeliverable(reply, f"not said to {exc.target}: {exc.reason}")
+        except (_TooLate, TimeoutError) as exc:
+            if isinstance(exc, _TooLate):
+                network = exc.network
+            else:
+                network = delivery.network.name if delivery else "IRC"
+            why = f"{network} unreachable for {_duration(self._settings.max_delay)}"
+            return await self._undeliverable(reply, f"{why}; not said: {reply.body}")
+        self._metrics.replies.labels("said").inc()
+        log.info("reply %s said on %s to %s", reply.sid, delivery.network.name, delivery.target)
+        return "said"
+
+    async def _route_when_settled(
+        self, reply: Reply, deadline: float
+    ) -> tuple[Delivery | None, str]:
+        """Route once the network knows who is where: presence is only known then."""
+        while True:
+            delivery, problem = await self.route(reply)
+            if delivery is None or delivery.network.settled:
+                return delivery, problem
+            log.info("reply %s waits for %s", reply.sid, delivery.network.name)
+            try:
+                async with asyncio.timeout(deadline - time.time()):
+                    await delivery.network.until_settled()
+            except TimeoutError:
+                raise _TooLate(delivery.network.name) from None
+
+    async def _undeliverable(self, reply: Reply, problem: str) -> str:
+        self._metrics.replies.labels("undeliverable").inc()
+        log.warning("reply %s from %s not said: %s", reply.sid, mask_phone(reply.phone), problem)
+        if problem == EMPTY:  # a picture-only MMS: nothing to say, nothing to pay for
+            return "empty"
+        await self._bounce(reply.phone, fit(f"highlightd: {problem}"))
+        return "bounced"
 
     async def route(self, reply: Reply) -> tuple[Delivery | None, str]:
         """Where to say an answer, or why it cannot be said."""
@@ -111,6 +250,12 @@ class Relay:
         if last is None:
             return None, "nobody mentioned you yet; start with #channel or nick: to say where"
         return Delivery(network, last.sender, line), ""
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
 
 
 def _pick(users: list[User], user_id: int | None) -> User:

@@ -66,7 +66,7 @@ class IrcSide:
         )
         for network_settings in settings.networks:
             self.networks[network_settings.name] = Network(network_settings, self._dispatch)
-        self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce)
+        self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce, settings.relay)
 
     def _dispatch(self, event: IrcEvent) -> None:
         # Private messages are commands; the rest (in wire order) is conversation.

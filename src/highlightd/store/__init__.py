@@ -8,6 +8,7 @@ from highlightd.core.index import UserIndex
 from highlightd.store.database import Database, SchemaTooNew
 from highlightd.store.held import HeldHighlights
 from highlightd.store.registrations import Registrations
+from highlightd.store.relayed import Relayed
 from highlightd.store.smslog import ReceivedLog, SentLog
 from highlightd.store.users import UserExists, Users
 
@@ -16,7 +17,7 @@ __all__ = ["SchemaTooNew", "Store", "UserExists"]
 
 class Store:
     """The one place that speaks SQL: `store.users`, `.sent`, `.received`, `.held`,
-    `.registrations`, over one connection."""
+    `.registrations`, `.relayed`, over one connection."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -25,6 +26,7 @@ class Store:
         self.received = ReceivedLog(database)
         self.held = HeldHighlights(database)
         self.registrations = Registrations(database)
+        self.relayed = Relayed(database)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

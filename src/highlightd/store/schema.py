@@ -100,4 +100,23 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX codes_sent_phone ON codes_sent (phone, at);
     CREATE INDEX codes_sent_nick ON codes_sent (network, nick_key, at);
     """,
+    # 4: answers confirmed end to end. The accepting side keeps each answer until the
+    # IRC side confirms it (confirmed_at), re-publishing it when the bus may have lost
+    # it (published_at, and the Redis it went to); the IRC side remembers what it did
+    # with each MessageSid (said_sms) and its consumer name in the stream's group.
+    """
+    ALTER TABLE received_sms RENAME COLUMN forwarded_at TO confirmed_at;
+    ALTER TABLE received_sms ADD COLUMN published_at REAL;
+    ALTER TABLE received_sms ADD COLUMN published_epoch TEXT;
+    CREATE TABLE said_sms (
+        sid TEXT PRIMARY KEY,
+        outcome TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX said_sms_at ON said_sms (at);
+    CREATE TABLE local_ids (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )

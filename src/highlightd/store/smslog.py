@@ -1,10 +1,11 @@
-"""SMS sent (with their cost and status) and received (an outbox to the bus)."""
+"""SMS sent (with their cost and status) and received (the outbox of answers)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
-from highlightd.core.records import IncomingSms
+from highlightd.core.records import IncomingSms, OutboxEntry
 from highlightd.store.database import Database
 
 
@@ -72,7 +73,8 @@ class SentLog:
 
 
 class ReceivedLog:
-    """Every SMS received, deduplicated by Twilio's MessageSid, until it is on the bus."""
+    """Every SMS received, deduplicated by Twilio's MessageSid; answers stay in the outbox
+    until the IRC side confirms it said them (or told the sender why not)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db.conn
@@ -84,10 +86,10 @@ class ReceivedLog:
     async def accept(self, sms: IncomingSms, relay: bool = True) -> bool:
         """Store an incoming SMS; False when that MessageSid was seen before.
 
-        One not to relay (a command) is stored as already handled: the outbox skips it.
+        One not to relay (a command) is stored as already confirmed: the outbox skips it.
         """
         async with self._db.execute(
-            "INSERT INTO received_sms (sid, from_phone, body, received_at, forwarded_at)"
+            "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING",
             (
                 sms.sid,
@@ -99,15 +101,32 @@ class ReceivedLog:
         ) as cur:
             return cur.rowcount > 0
 
-    async def unforwarded(self, limit: int = 100) -> list[IncomingSms]:
-        async with self._db.execute(
-            "SELECT sid, from_phone, body, received_at FROM received_sms"
-            " WHERE forwarded_at IS NULL ORDER BY received_at LIMIT ?",
-            (limit,),
-        ) as cur:
-            return [IncomingSms(*row) async for row in cur]
+    async def unconfirmed(self, limit: int = 100) -> list[IncomingSms]:
+        """The outbox, oldest first."""
+        return [entry.sms for entry in await self.outbox(limit=limit)]
 
-    async def mark_forwarded(self, sid: str) -> None:
+    async def outbox(
+        self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Unconfirmed answers received after `after` (received_at, sid), oldest first."""
+        async with self._db.execute(
+            "SELECT sid, from_phone, body, received_at, published_at, published_epoch"
+            " FROM received_sms WHERE confirmed_at IS NULL AND (received_at, sid) > (?, ?)"
+            " ORDER BY received_at, sid LIMIT ?",
+            (*after, limit),
+        ) as cur:
+            return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) async for row in cur]
+
+    async def published(self, sid: str, epoch: str) -> None:
+        """The answer went on the bus of that Redis just now."""
         await self._db.execute(
-            "UPDATE received_sms SET forwarded_at = ? WHERE sid = ?", (time.time(), sid)
+            "UPDATE received_sms SET published_at = ?, published_epoch = ? WHERE sid = ?",
+            (time.time(), epoch, sid),
+        )
+
+    async def confirm(self, sids: Sequence[str]) -> None:
+        """The IRC side is done with these answers: they leave the outbox."""
+        await self._db.executemany(
+            "UPDATE received_sms SET confirmed_at = ? WHERE sid = ? AND confirmed_at IS NULL",
+            [(time.time(), sid) for sid in sids],
         )

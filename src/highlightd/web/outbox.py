@@ -1,26 +1,41 @@
-"""The accepting side's outbox: SMS answers stored in SQLite, moved onto the bus."""
+"""The accepting side's outbox: SMS answers kept in SQLite until the IRC side confirms them.
+
+Redis may lose an answer after it went on the bus (no persistence, a restart, its
+data flushed); the IRC side may be gone. So an answer leaves the outbox only when
+the IRC side confirms it (said, or bounced to its sender), and goes on the bus
+again when it may have been lost: at once when Redis is another one (a new run
+id, or its data gone), else after `relay.republish_after` seconds. The IRC side
+remembers what it did with each MessageSid, so a copy is never said twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from highlightd.core.records import OutboxEntry
 from highlightd.infra.bus import REDIS_DOWN, Bus
-from highlightd.infra.guard import guarded
 from highlightd.infra.retry import Backoff
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
+# How often the outbox looks for confirmations and for a Redis that lost its data.
+SWEEP_INTERVAL = 1.0
+PAGE = 500
+
 
 class Outbox:
-    """Moves accepted SMS from SQLite to the bus; a Redis outage only delays them."""
+    """Moves accepted SMS from SQLite to the bus until they are confirmed."""
 
-    def __init__(self, store: Store, bus: Bus) -> None:
+    def __init__(self, store: Store, bus: Bus, republish_after: float) -> None:
         self._store = store
         self._bus = bus
+        self._republish_after = republish_after
         self._wake = asyncio.Event()
         self._backoff = Backoff("redis (outbox)", log)
+        self._epoch: str | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -29,24 +44,53 @@ class Outbox:
         while True:
             self._wake.clear()
             try:
-                moved = await guarded(self._flush(), log, "outbox flush", passes=REDIS_DOWN)
+                await self._sweep()
             except REDIS_DOWN as exc:
                 await self._backoff.wait(exc)
                 continue
-            self._backoff.succeeded()
-            if moved:
-                log.debug("outbox: %d SMS put on the bus", moved)
-            # A periodic sweep as well: a webhook in another process may have stored some.
+            except Exception:
+                # The rows stay in the outbox: the next sweep tries again.
+                log.exception("outbox: sweep failed")
+            else:
+                self._backoff.succeeded()
+            # A periodic sweep as well: confirmations come from the IRC side, and a
+            # webhook in another process may have stored some.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=5.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=SWEEP_INTERVAL)
             except TimeoutError:
                 pass
 
-    async def _flush(self) -> int:
-        moved = 0
-        while batch := await self._store.received.unforwarded():
-            for sms in batch:
-                await self._bus.publish(sms)
-                await self._store.received.mark_forwarded(sms.sid)
-                moved += 1
-        return moved
+    async def _sweep(self) -> None:
+        epoch = await self._bus.epoch()
+        if self._epoch is not None and epoch != self._epoch:
+            log.warning("redis restarted or lost its data: unconfirmed answers go on the bus again")
+        self._epoch = epoch
+        now = time.time()
+        confirmed = published = 0
+        after = (float("-inf"), "")
+        while page := await self._store.received.outbox(after, PAGE):
+            after = (page[-1].sms.received_at, page[-1].sms.sid)
+            done = await self._bus.confirmed([entry.sms.sid for entry in page])
+            if done:
+                await self._store.received.confirm(list(done))
+                confirmed += len(done)
+            for entry in page:
+                if entry.sms.sid not in done and self._due(entry, epoch, now):
+                    await self._bus.publish(entry.sms)
+                    await self._store.received.published(entry.sms.sid, epoch)
+                    published += 1
+        if confirmed or published:
+            log.debug("outbox: %d answer(s) confirmed, %d put on the bus", confirmed, published)
+
+    def _due(self, entry: OutboxEntry, epoch: str, now: float) -> bool:
+        """Whether the bus may not hold this answer (any more)."""
+        if entry.published_at is None or entry.epoch != epoch:
+            return True
+        if now - entry.published_at >= self._republish_after:
+            log.info(
+                "answer %s unconfirmed %.0f s after it went on the bus; again",
+                entry.sms.sid,
+                now - entry.published_at,
+            )
+            return True
+        return False
