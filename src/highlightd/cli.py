@@ -8,14 +8,16 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import cast
 
 from highlightd import __version__
-from highlightd.config import ConfigError, Settings, irc_nick, load_settings
+from highlightd.config import ConfigError, LogSettings, Settings, irc_nick, load_settings
 from highlightd.core.ircnames import nick_key
 from highlightd.core.phones import mask_phone, parse_phone
 from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
+from highlightd.reload import set_log_level
 from highlightd.store import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
@@ -43,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         default="all",
         help="which half to run (default: all); split roles share one redis.url",
     )
-    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="overrides log.level in the config (default: INFO)",
+    )
 
     sub.add_parser("check-config", parents=[common], help="validate the config and exit")
 
@@ -73,14 +79,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
-    if level != "DEBUG":
-        # pydle logs every unknown numeric at WARNING and much else at INFO.
-        logging.getLogger("pydle").setLevel(logging.ERROR)
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # pydle logs every unknown numeric at WARNING and much else at INFO: quiet unless DEBUG.
+    set_log_level(level)
+
+
+def _run_settings(config: str | None, log_level: str | None) -> Settings:
+    """The daemon's settings, at start and on SIGHUP: --log-level wins over the file."""
+    settings = load_settings(config)
+    if log_level is None:
+        return settings
+    return settings.model_copy(update={"log": LogSettings.model_validate({"level": log_level})})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,8 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(settings)
         if args.command == "run":
-            _setup_logging(args.log_level)
-            return asyncio.run(run_main(settings, cast(Role, args.role)))
+            load = partial(_run_settings, args.config, args.log_level)
+            settings = load()
+            _setup_logging(settings.log.level)
+            return asyncio.run(run_main(settings, cast(Role, args.role), load))
         if args.command == "explain":
             return asyncio.run(_explain(settings, args))
         return asyncio.run(_users(settings, args))

@@ -99,6 +99,11 @@ class WebSettings(_Section):
     max_body: int = Field(default=64 * 1024, gt=0)
 
 
+class LogSettings(_Section):
+    # `run --log-level` wins over it; SIGHUP applies a changed one.
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class SmsSettings(_Section):
     backend: Literal["twilio", "console"] = "console"
 
@@ -191,6 +196,7 @@ class Settings(BaseSettings):
     twilio: TwilioSettings | None = None
     policy: PolicySettings = PolicySettings()
     networks: list[NetworkSettings] = []
+    log: LogSettings = LogSettings()
 
     @classmethod
     def settings_customise_sources(
