@@ -6,12 +6,12 @@ CONFIG ?= highlightd.toml
 
 .PHONY: install install-run lock test-servers test lint format run bench clean
 
-# Both installs come from hashed lock files made by pip-compile (`make lock`), so a
-# fresh machine gets exactly the versions the tests passed with. `install-run` is what
-# `make run` needs (no dev tools); `install` adds the dev tools (test, lint, bench).
+# Both installs come from hashed lock files (`make lock`), so a fresh machine gets
+# exactly the versions the tests passed with. `install-run` is what `make run` needs
+# (no dev tools); `install` adds the dev tools (test, lint, bench).
 RUN_LOCK := requirements/run.txt
 DEV_LOCK := requirements/dev.txt
-PIP_TOOLS := pip-tools==7.6.2
+UV := uv==0.13.9
 
 install: $(VENV)/.installed-dev
 
@@ -29,16 +29,17 @@ $(VENV)/.installed-dev: pyproject.toml $(DEV_LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-run
 
-# After a change to the dependencies in pyproject.toml: pin them again (runtime first;
-# the dev lock is constrained to the runtime one, so both agree).
-PIP_COMPILE_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe \
-	--no-emit-index-url --no-emit-find-links
+# After a change to the dependencies in pyproject.toml: pin them again. uv's
+# `pip compile --universal` writes plain requirements files (pip installs them) that
+# hold for every Python 3.11.x and platform, with markers where a dependency differs
+# (redis needs async-timeout below 3.11.3, as on Debian 12). The dev lock is
+# constrained to the runtime one, so both agree.
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --upgrade
 lock:
 	$(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet $(PIP_TOOLS)
-	.venv-lock/bin/pip-compile $(PIP_COMPILE_FLAGS) --upgrade -o $(RUN_LOCK) pyproject.toml
-	.venv-lock/bin/pip-compile $(PIP_COMPILE_FLAGS) --upgrade --extra dev -c $(RUN_LOCK) \
-		-o $(DEV_LOCK) pyproject.toml
+	.venv-lock/bin/pip install --quiet $(UV)
+	.venv-lock/bin/uv pip compile $(LOCK_FLAGS) -o $(RUN_LOCK) pyproject.toml
+	.venv-lock/bin/uv pip compile $(LOCK_FLAGS) --extra dev -c $(RUN_LOCK) -o $(DEV_LOCK) pyproject.toml
 
 # The tests talk to a real IRC server: ngircd from Debian (miniircd from PyPI is the fallback).
 test-servers:
