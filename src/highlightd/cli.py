@@ -1,9 +1,10 @@
-"""The `highlightd` command: run, check-config, explain, users add|list|remove."""
+"""The `highlightd` command: run, check-config, explain, users add|list|remove|export."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sqlite3
 import sys
@@ -71,9 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     lst = users_sub.add_parser("list", parents=[common], help="list registered users")
     lst.add_argument("--network")
     lst.add_argument("--show-phone", action="store_true", help="print numbers unmasked")
-    rm = users_sub.add_parser("remove", parents=[common], help="unregister a nick")
+    rm = users_sub.add_parser(
+        "remove", parents=[common], help="unregister a nick and erase its phone's SMS and logs"
+    )
     rm.add_argument("--network", required=True)
     rm.add_argument("--nick", required=True)
+    export = users_sub.add_parser(
+        "export", parents=[common], help="print what is stored about a nick, as JSON"
+    )
+    export.add_argument("--network", required=True)
+    export.add_argument("--nick", required=True)
     return parser
 
 
@@ -168,9 +176,14 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if args.users_command == "remove":
-            if not await store.users.remove(network, nick_key(nick)):
+            if not await store.privacy.unregister(network, nick_key(nick)):
                 raise CommandError(f"{nick} is not registered on {network}")
             print(f"removed {nick} on {network}")
+            return 0
+        if args.users_command == "export":
+            if (stored := await store.privacy.export(network, nick_key(nick))) is None:
+                raise CommandError(f"{nick} is not registered on {network}")
+            print(json.dumps(stored, indent=2, ensure_ascii=False))
             return 0
         try:
             phone = parse_phone(args.phone, settings.defaults.region)

@@ -85,6 +85,8 @@ class DefaultsSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("highlightd.sqlite3")
+    # SMS bodies and logs older than this are deleted (daily); 2 keeps today's budgets.
+    retention_days: int = Field(default=30, ge=2)
 
 
 class RedisSettings(_Section):

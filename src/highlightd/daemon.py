@@ -22,6 +22,7 @@ from highlightd.infra.bus import Bus, connect
 from highlightd.infra.embedded import EmbeddedRedis
 from highlightd.infra.metrics import Metrics
 from highlightd.reload import reread
+from highlightd.retention import prune_daily
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
 from highlightd.web.app import WebDeps, make_app
@@ -97,6 +98,7 @@ class Daemon:
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self._until_stopped())
+                    group.create_task(prune_daily(store, self.settings.storage.retention_days))
                     if self.role in ("all", "irc"):
                         await self._start_irc(group, store, bus, gateway)
                     if self.role in ("all", "web"):

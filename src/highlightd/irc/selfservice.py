@@ -200,7 +200,7 @@ class SelfService:
         now = self._clock()
         match command:
             case c.Unregister():
-                await self._store.users.remove(user.network, nick_key(user.nick))
+                await self._store.privacy.unregister(user.network, nick_key(user.nick))
                 return [f"{user.nick} is unregistered; no more SMS"]
             case c.Status():
                 return [await self._status(user, now)]

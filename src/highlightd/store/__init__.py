@@ -6,6 +6,7 @@ from pathlib import Path
 
 from highlightd.store.database import Database, SchemaTooNew
 from highlightd.store.held import HeldHighlights
+from highlightd.store.privacy import Privacy
 from highlightd.store.registrations import Registrations
 from highlightd.store.smslog import ReceivedLog, SentLog
 from highlightd.store.users import UserExists, Users
@@ -15,7 +16,7 @@ __all__ = ["SchemaTooNew", "Store", "UserExists"]
 
 class Store:
     """The one place that speaks SQL: `store.users`, `.sent`, `.received`, `.held`,
-    `.registrations`, over one connection."""
+    `.registrations`, `.privacy`, over one connection."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -24,6 +25,7 @@ class Store:
         self.received = ReceivedLog(database)
         self.held = HeldHighlights(database)
         self.registrations = Registrations(database)
+        self.privacy = Privacy(database, self.users)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
