@@ -18,6 +18,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in list(os.environ):
         if key.upper().startswith("HIGHLIGHTD_"):
             monkeypatch.delenv(key)
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)  # in-process daemons tell nobody
     monkeypatch.chdir(tmp_path)
 
 

@@ -1,22 +1,25 @@
-"""The `highlightd` command: run, check-config, explain, users add|list|remove."""
+"""The `highlightd` command: run, check-config, explain, users add|list|remove|export."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import cast
 
 from highlightd import __version__
-from highlightd.config import ConfigError, Settings, load_settings
+from highlightd.config import ConfigError, LogSettings, Settings, load_settings
 from highlightd.core.ircnames import check_nick, nick_key
 from highlightd.core.phones import mask_phone, parse_phone
 from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
+from highlightd.reload import set_log_level
 from highlightd.store import SchemaTooNew, Store, UserExists
 
 EXIT_BAD_CONFIG = 2
@@ -44,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         default="all",
         help="which half to run (default: all); split roles share one redis.url",
     )
-    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="overrides log.level in the config (default: INFO)",
+    )
 
     sub.add_parser("check-config", parents=[common], help="validate the config and exit")
 
@@ -72,22 +79,33 @@ def _parser() -> argparse.ArgumentParser:
     lst = users_sub.add_parser("list", parents=[common], help="list registered users")
     lst.add_argument("--network")
     lst.add_argument("--show-phone", action="store_true", help="print numbers unmasked")
-    rm = users_sub.add_parser("remove", parents=[common], help="unregister a nick")
+    rm = users_sub.add_parser(
+        "remove", parents=[common], help="unregister a nick and erase its phone's SMS and logs"
+    )
     rm.add_argument("--network", required=True)
     rm.add_argument("--nick", required=True)
+    export = users_sub.add_parser(
+        "export", parents=[common], help="print what is stored about a nick, as JSON"
+    )
+    export.add_argument("--network", required=True)
+    export.add_argument("--nick", required=True)
     return parser
 
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
-    if level != "DEBUG":
-        # pydle logs every unknown numeric at WARNING and much else at INFO.
-        logging.getLogger("pydle").setLevel(logging.ERROR)
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # pydle logs every unknown numeric at WARNING and much else at INFO: quiet unless DEBUG.
+    set_log_level(level)
+
+
+def _run_settings(config: str | None, log_level: str | None) -> Settings:
+    """The daemon's settings, at start and on SIGHUP: --log-level wins over the file."""
+    settings = load_settings(config)
+    if log_level is None:
+        return settings
+    return settings.model_copy(update={"log": LogSettings.model_validate({"level": log_level})})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(settings)
         if args.command == "run":
-            _setup_logging(args.log_level)
-            return asyncio.run(run_main(settings, cast(Role, args.role)))
+            load = partial(_run_settings, args.config, args.log_level)
+            settings = load()
+            _setup_logging(settings.log.level)
+            return asyncio.run(run_main(settings, cast(Role, args.role), load))
         if args.command == "explain":
             return asyncio.run(_explain(settings, args))
         return asyncio.run(_users(settings, args))
@@ -171,9 +191,14 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if args.users_command == "remove":
-            if not await store.users.remove(network, nick_key(nick)):
+            if not await store.privacy.unregister(network, nick_key(nick)):
                 raise CommandError(f"{nick} is not registered on {network}")
             print(f"removed {nick} on {network}")
+            return 0
+        if args.users_command == "export":
+            if (stored := await store.privacy.export(network, nick_key(nick))) is None:
+                raise CommandError(f"{nick} is not registered on {network}")
+            print(json.dumps(stored, indent=2, ensure_ascii=False))
             return 0
         try:
             phone = parse_phone(args.phone, settings.defaults.region)

@@ -66,6 +66,8 @@ class DefaultsSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("highlightd.sqlite3")
+    # SMS bodies and logs older than this are deleted (daily); 2 keeps today's budgets.
+    retention_days: int = Field(default=30, ge=2)
 
 
 class RedisSettings(_Section):
@@ -78,6 +80,11 @@ class WebSettings(_Section):
     # The base URL Twilio calls; signatures are computed over it, never over request.url.
     public_url: HttpUrl | None = None
     max_body: int = Field(default=64 * 1024, gt=0)
+
+
+class LogSettings(_Section):
+    # `run --log-level` wins over it; SIGHUP applies a changed one.
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 class SmsSettings(_Section):
@@ -188,6 +195,7 @@ class Settings(BaseSettings):
     twilio: TwilioSettings | None = None
     policy: PolicySettings = PolicySettings()
     networks: list[NetworkSettings] = []
+    log: LogSettings = LogSettings()
 
     @classmethod
     def settings_customise_sources(

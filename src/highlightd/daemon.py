@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from aiohttp import web
 
 from highlightd import __version__
 from highlightd.config import Settings
+from highlightd.infra import sdnotify
 from highlightd.infra.bus import Bus, connect
 from highlightd.infra.embedded import EmbeddedRedis, EmbeddedRedisError
 from highlightd.infra.lock import FolderInUse, FolderLock, lock_folder
 from highlightd.infra.metrics import Metrics
+from highlightd.reload import reread
+from highlightd.retention import prune_daily
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
 from highlightd.web.app import WebDeps, make_app
@@ -46,20 +50,39 @@ class _Shutdown(Exception):
 
 class Daemon:
     def __init__(
-        self, settings: Settings, role: Role = "all", clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        role: Role = "all",
+        clock: Callable[[], float] = time.time,
+        load: Callable[[], Settings] | None = None,
     ) -> None:
         self.settings = settings
         self.role = role
         self.clock = clock  # for code expiry; tests move it forward
+        self.load = load  # re-reads the configuration on SIGHUP
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
         self.web_port: int | None = None
-        self.metrics = Metrics()
+        self.metrics = Metrics(n.name for n in settings.networks)
         self.irc: IrcSide | None = None
         self.embedded: EmbeddedRedis | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def abort(self) -> NoReturn:
+        """Exit at once, as after a crash (SQLite survives that), but leave no Valkey behind."""
+        if self.embedded is not None:
+            self.embedded.terminate()
+        log.warning("highlightd stopped (forced)")
+        os._exit(130)
+
+    def reload(self) -> None:
+        """SIGHUP: apply what can change while running from the re-read configuration."""
+        if self.load is not None and (settings := reread(self.load, self.settings)):
+            self.settings = settings
+            if self.irc is not None:
+                self.irc.use_settings(settings)
 
     async def run(self) -> None:
         """Run until stop() (or SIGINT/SIGTERM via run_main); raises StartupError."""
@@ -82,12 +105,14 @@ class Daemon:
                     group.create_task(self._until_stopped())
                     if self.embedded is not None:
                         group.create_task(self.embedded.supervise())
+                    group.create_task(prune_daily(store, self.settings.storage.retention_days))
                     if self.role in ("all", "irc"):
                         await self._start_irc(group, store, bus, gateway)
                     if self.role in ("all", "web"):
                         await self._start_web(group, stack, store, bus)
                     self._announce(redis_url)
                     self.started.set()
+                    sdnotify.notify("READY=1")
             except* _Shutdown:
                 pass
         log.info("highlightd stopped")
@@ -208,6 +233,7 @@ class Daemon:
     async def _until_stopped(self) -> None:
         await self.stop_event.wait()
         log.info("stopping")
+        sdnotify.notify("STOPPING=1")
         if self.irc is not None:
             try:
                 async with asyncio.timeout(SHUTDOWN_LIMIT / 2):
@@ -226,18 +252,34 @@ def _redacted(url: str) -> str:
 @contextlib.asynccontextmanager
 async def _signals(daemon: Daemon) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, daemon.stop)
+    handlers: dict[signal.Signals, Callable[[], None]] = {
+        signal.SIGTERM: daemon.stop,
+        signal.SIGINT: partial(_interrupted, daemon),
+        signal.SIGHUP: daemon.reload,
+    }
+    for sig, handler in handlers.items():
+        loop.add_signal_handler(sig, handler)
     try:
         yield
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in handlers:
             loop.remove_signal_handler(sig)
 
 
-async def run_main(settings: Settings, role: Role) -> int:
-    """Run the daemon with SIGINT/SIGTERM handling; the process exit code."""
-    daemon = Daemon(settings, role)
+def _interrupted(daemon: Daemon) -> None:
+    """The first SIGINT stops gracefully; a second one does not wait for that."""
+    if not daemon.stop_event.is_set():
+        daemon.stop()
+        return
+    log.warning("second SIGINT: exiting without waiting for IRC and open requests")
+    daemon.abort()
+
+
+async def run_main(
+    settings: Settings, role: Role, load: Callable[[], Settings] | None = None
+) -> int:
+    """Run the daemon with signal handling (TERM, INT, HUP); the process exit code."""
+    daemon = Daemon(settings, role, load=load)
     failure: BaseException | None = None
     async with _signals(daemon):
         try:

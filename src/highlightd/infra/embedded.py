@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import subprocess
 import tempfile
 import time
@@ -83,6 +84,27 @@ class EmbeddedRedis:
                 except EmbeddedRedisError as exc:
                     reason = str(exc)
             backoff.succeeded()
+
+    def terminate(self) -> None:
+        """Stop the server from outside the loop (a forced exit): SIGTERM, then a short wait.
+
+        Valkey writes its append-only file on SIGTERM; the wait is blocking on
+        purpose, since the process exits right after this.
+        """
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        deadline = time.monotonic() + STOP_LIMIT
+        while time.monotonic() < deadline:
+            try:
+                pid, _status = os.waitpid(process.pid, os.WNOHANG)
+            except ChildProcessError:
+                return  # reaped by asyncio's child watcher: it has exited
+            if pid:
+                return
+            time.sleep(0.02)
 
     async def stop(self) -> None:
         process, self._process = self._process, None

@@ -1,13 +1,50 @@
-"""Prometheus counters, in a registry of our own (no process-wide globals)."""
+"""Prometheus metrics, in a registry of our own (no process-wide globals).
+
+Every labelled series exists from the start at 0 (one per configured network and
+per known label value): dashboards and alerts then see 0, not "no data".
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from highlightd import __version__
+from highlightd.core.policy import Reason
+
+# The label values each counter is known to take, so that each starts at 0.
+DECISIONS = (*(reason.value for reason in Reason), "digest")
+SMS_RESULTS = ("sent", "failed")
+RECEIVED_OUTCOMES = ("accepted", "command", "duplicate", "unknown_sender")
+REPLY_OUTCOMES = ("said", "duplicate", "undeliverable")
+# From a second to about ten minutes: Twilio's queue, a held digest, an IRC outage.
+LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, networks: Iterable[str] = ()) -> None:
+        # `*_created` series double the output and no dashboard uses them. The switch is
+        # the library's only one, and process-wide: every registry stops emitting them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        Info("highlightd_build", "The running highlightd", registry=self.registry).info(
+            {"version": __version__}
+        )
         self.highlights = Counter(
             "highlightd_highlights",
             "Mentions of registered users, by decision",
@@ -35,6 +72,40 @@ class Metrics:
             ["network"],
             registry=self.registry,
         )
+        self.irc_to_sms = Histogram(
+            "highlightd_irc_to_sms_seconds",
+            "From an IRC line to Twilio accepting its SMS (digests: from the latest line)",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.sms_to_irc = Histogram(
+            "highlightd_sms_to_irc_seconds",
+            "From the webhook accepting an SMS answer to saying it on IRC",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._zero(list(networks))
+
+    def _zero(self, networks: list[str]) -> None:
+        for network in networks:
+            self.connected.labels(network)
+            for decision in DECISIONS:
+                self.highlights.labels(network, decision)
+        for result in SMS_RESULTS:
+            self.sms_sent.labels(result)
+        for outcome in RECEIVED_OUTCOMES:
+            self.sms_received.labels(outcome)
+        for outcome in REPLY_OUTCOMES:
+            self.replies.labels(outcome)
+
+    def observe_irc_to_sms(self, line_at: float, sent_at: float) -> None:
+        """An SMS went out for a line said at line_at (both wall-clock seconds)."""
+        self.irc_to_sms.observe(max(0.0, sent_at - line_at))
+
+    def observe_sms_to_irc(self, received_at: float, said_at: float) -> None:
+        """An answer the webhook accepted at received_at was said on IRC at said_at."""
+        if received_at > 0:  # 0: an entry written before the field existed
+            self.sms_to_irc.observe(max(0.0, said_at - received_at))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -57,6 +57,10 @@ class Notifier:
         """Called by the IRC side for every line, in the order the server sent them."""
         self._lines.put_nowait(event)
 
+    def use_settings(self, settings: Settings) -> None:
+        """Reloaded settings (SIGHUP): [policy] applies from the next line."""
+        self._settings = settings
+
     def rules(self, network: Network) -> Rules:
         return rules_for(self._settings.policy, network.settings, network.fold)
 

@@ -48,6 +48,10 @@ class SelfService:
     def submit(self, message: IrcMessage) -> None:
         self._queue.put_nowait(message)
 
+    def use_settings(self, settings: Settings) -> None:
+        """Reloaded settings (SIGHUP): [defaults] apply from the next command."""
+        self._settings = settings
+
     async def run(self) -> None:
         while True:
             message = await self._queue.get()

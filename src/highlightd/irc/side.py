@@ -86,6 +86,14 @@ class IrcSide:
         group.create_task(self._relay.run())
         group.create_task(self._report_health())
 
+    def use_settings(self, settings: Settings) -> None:
+        """Reloaded settings (SIGHUP); what a running connection depends on is unchanged."""
+        self._notifier.use_settings(settings)
+        self._commands.use_settings(settings)
+        for network_settings in settings.networks:
+            if (network := self.networks.get(network_settings.name)) is not None:
+                network.settings = network_settings
+
     async def state(self) -> dict[str, bool]:
         """Each network's state as this process sees it."""
         return {name: network.connected for name, network in self.networks.items()}

@@ -73,7 +73,7 @@ class Unregister(NoArguments):
     """no more SMS; forget your phone number"""
 
     async def run(self, ctx: Context) -> list[str]:
-        await ctx.store.users.remove(ctx.user.network, nick_key(ctx.user.nick))
+        await ctx.store.privacy.unregister(ctx.user.network, nick_key(ctx.user.nick))
         return [f"{ctx.user.nick} is unregistered; no more SMS"]
 
 

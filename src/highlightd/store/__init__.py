@@ -7,6 +7,7 @@ from pathlib import Path
 from highlightd.core.index import UserIndex
 from highlightd.store.database import Database, SchemaTooNew
 from highlightd.store.held import HeldHighlights
+from highlightd.store.privacy import Privacy
 from highlightd.store.registrations import Registrations
 from highlightd.store.relayed import Relayed
 from highlightd.store.smslog import ReceivedLog, SentLog
@@ -17,7 +18,7 @@ __all__ = ["SchemaTooNew", "Store", "UserExists"]
 
 class Store:
     """The one place that speaks SQL: `store.users`, `.sent`, `.received`, `.held`,
-    `.registrations`, `.relayed`, over one connection."""
+    `.registrations`, `.relayed`, `.privacy`, over one connection."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -27,6 +28,7 @@ class Store:
         self.held = HeldHighlights(database)
         self.registrations = Registrations(database)
         self.relayed = Relayed(database)
+        self.privacy = Privacy(database, self.users)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -1,0 +1,52 @@
+"""/metrics as Prometheus sees it right after start: every series there, at 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from harness import NETWORK, running, settings_dict, web_port
+from highlightd import __version__
+from highlightd.config import Settings
+from highlightd.core.policy import Reason
+from servers import IrcServer, RedisServer
+
+
+async def test_every_series_exists_at_zero_right_after_start(
+    tmp_path: Path, irc_server: IrcServer, redis_server: RedisServer
+) -> None:
+    settings = Settings(**settings_dict(tmp_path, irc_server, redis_server.url, None, web_port()))
+    async with running(settings) as hl, hl.http.get(hl.base_url + "/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    decisions = [reason.value for reason in Reason] + ["digest"]
+    for decision in decisions:
+        assert value("highlightd_highlights_total", network=NETWORK, decision=decision) == 0
+    for result in ("sent", "failed"):
+        assert value("highlightd_sms_sent_total", result=result) == 0
+    for outcome in ("accepted", "command", "duplicate", "unknown_sender"):
+        assert value("highlightd_sms_received_total", outcome=outcome) == 0
+    for outcome in ("said", "duplicate", "undeliverable"):
+        assert value("highlightd_replies_total", outcome=outcome) == 0
+    assert value("highlightd_irc_connected", network=NETWORK) in (0, 1)
+    for histogram in ("highlightd_irc_to_sms_seconds", "highlightd_sms_to_irc_seconds"):
+        assert families[histogram].type == "histogram"
+        assert value(histogram + "_count") == 0
+        assert value(histogram + "_bucket", le="+Inf") == 0
+    assert value("highlightd_build_info", version=__version__) == 1
+    # The process and Python collectors, on our own registry.
+    assert value("process_resident_memory_bytes") > 0
+    assert "python_info" in families
+    assert "python_gc_objects_collected" in families
+    assert not [name for name, _ in samples if name.endswith("_created")]
