@@ -100,4 +100,12 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX codes_sent_phone ON codes_sent (phone, at);
     CREATE INDEX codes_sent_nick ON codes_sent (network, nick_key, at);
     """,
+    # 4: codes are a budget of their own: who asked (account, host) and which SMS each was.
+    """
+    ALTER TABLE codes_sent ADD COLUMN account TEXT;
+    ALTER TABLE codes_sent ADD COLUMN host TEXT;
+    ALTER TABLE codes_sent ADD COLUMN sid TEXT;
+    CREATE INDEX codes_sent_at ON codes_sent (at);
+    CREATE INDEX codes_sent_sid ON codes_sent (sid) WHERE sid IS NOT NULL;
+    """,
 )
