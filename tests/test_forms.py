@@ -81,6 +81,7 @@ def test_forms_that_do_not_parse(body: bytes, reason: str) -> None:
 
 def test_a_genuine_form_passes() -> None:
     check(GENUINE, INCOMING, ACCOUNT)
+    check(GENUINE, INCOMING, ACCOUNT.upper())  # the hex digits in another case
     mms = {**GENUINE, "NumMedia": "1", "MediaUrl0": "https://api.twilio.com/m/1"}
     check({**mms, "MediaContentType0": "image/jpeg"}, INCOMING, ACCOUNT)
     check({"MessageSid": SID, "From": "+12015550001", "Body": ""}, INCOMING, ACCOUNT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -59,6 +60,9 @@ class Rejections:
 
 DEPS = web.AppKey("deps", WebDeps)
 REJECTED = web.AppKey("rejected", Rejections)
+# Signed SMS we drop (a stranger's, a copy): a replayed request could repeat them by
+# the thousand, so they are summed up too; highlightd_sms_received_total counts each.
+IGNORED = web.AppKey("ignored", ThrottledLog)
 # Which form each webhook takes (its keys and their shapes).
 SCHEMAS = {"/twilio/sms": INCOMING, "/twilio/status": STATUS}
 
@@ -67,6 +71,7 @@ def make_app(deps: WebDeps) -> web.Application:
     app = web.Application(client_max_size=deps.max_body)
     app[DEPS] = deps
     app[REJECTED] = Rejections(deps.metrics)
+    app[IGNORED] = ThrottledLog(log, "SMS ignored", level=logging.INFO)
     app.cleanup_ctx.append(_summaries)
     app.router.add_post("/twilio/sms", incoming_sms)
     app.router.add_post("/twilio/status", status_callback)
@@ -77,17 +82,21 @@ def make_app(deps: WebDeps) -> web.Application:
 
 async def _summaries(app: web.Application) -> AsyncIterator[None]:
     """Say what was refused once a minute even when nothing more comes, and at the end."""
-    rejections = app[REJECTED].log
+    logs = (app[REJECTED].log, app[IGNORED])
 
     async def tick() -> None:
         while True:
             await asyncio.sleep(5.0)
-            rejections.flush()
+            for throttled in logs:
+                throttled.flush()
 
     task = asyncio.create_task(tick())
     yield
     task.cancel()
-    rejections.flush(force=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    for throttled in logs:
+        throttled.flush(force=True)
 
 
 def _twiml(message: str | None = None) -> web.Response:
@@ -183,13 +192,13 @@ async def incoming_sms(request: web.Request) -> web.Response:
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
     if not await deps.store.users.by_phone(phone):
         deps.metrics.sms_received.labels("unknown_sender").inc()
-        log.info("SMS %s from unregistered %s ignored", sid, mask_phone(phone))
+        request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
         return _twiml()
     now = time.time()
     # Claimed before anything is done: of concurrent duplicates exactly one acts.
     if not await deps.store.received.claim(IncomingSms(sid, phone, body, now)):
         deps.metrics.sms_received.labels("duplicate").inc()
-        log.info("SMS %s seen before (a Twilio retry); dropped", sid)
+        request.app[IGNORED].note("duplicate", f"SMS {sid} seen before (a Twilio retry)")
         return _twiml()
     try:
         outcome = await handle_sms(deps.store, phone, body, now)

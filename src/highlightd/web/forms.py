@@ -186,7 +186,8 @@ def _shape_of(key: str, schema: Schema, extra_keys: Collection[str]) -> re.Patte
 
 
 def _consistent(form: Mapping[str, str], schema: Schema, account_sid: str | None) -> None:
-    if account_sid and form.get("AccountSid", account_sid) != account_sid:
+    # Hex digits in either case: the config may spell them differently from Twilio.
+    if account_sid and form.get("AccountSid", account_sid).lower() != account_sid.lower():
         raise FormError("wrong_account", "AccountSid is not this account's")
     sid = form["MessageSid"]
     if any(form.get(alias, sid) != sid for alias in ("SmsSid", "SmsMessageSid")):
