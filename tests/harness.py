@@ -24,7 +24,7 @@ NETWORK = "testnet"
 CHANNEL = "#chan"
 BOT = "hlbot"
 FROM_NUMBER = "+15005550006"
-ALICE_PHONE = "+15551230001"
+ALICE_PHONE = "+12015550001"  # a US number phonenumbers knows: codes go only to such
 _sids = itertools.count(1)
 
 

@@ -363,9 +363,20 @@ class IrcTestClient:
         self._task = asyncio.create_task(self._read(), name=f"irc-test-client-{nick}")
 
     @classmethod
-    async def connect(cls, host: str, port: int, nick: str, timeout: float = 10) -> IrcTestClient:  # noqa: ASYNC109
-        """Connect and register; returns once the server sent 001."""
-        reader, writer = await asyncio.open_connection(host, port)
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        nick: str,
+        timeout: float = 10,  # noqa: ASYNC109
+        local_host: str | None = None,
+    ) -> IrcTestClient:
+        """Connect and register; returns once the server sent 001.
+
+        local_host (like 127.0.0.2) makes the server see the client on another host.
+        """
+        local_addr = (local_host, 0) if local_host else None
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local_addr)
         client = cls(reader, writer, nick)
         try:
             await client.send_raw(f"NICK {nick}")

@@ -133,14 +133,14 @@ async def test_stop_keyword_is_not_put_on_the_bus(
 async def test_status_callback_updates_the_sent_sms(web: Highlightd, settings: Settings) -> None:
     store = await Store.open(settings.storage.path)
     try:
-        await store.sent.record("SMabc", None, ALICE_PHONE, "queued")
-        form = {"MessageSid": "SMabc", "MessageStatus": "delivered"}
+        await store.sent.record("SMabc00000000000000000000000000000", None, ALICE_PHONE, "queued")
+        form = {"MessageSid": "SMabc00000000000000000000000000000", "MessageStatus": "delivered"}
         assert (await web.post("/twilio/status", form)).status == 204
-        assert await store.sent.status("SMabc") == "delivered"
+        assert await store.sent.status("SMabc00000000000000000000000000000") == "delivered"
         assert (
             await web.post("/twilio/status", {**form, "MessageStatus": "x"}, sign=False)
         ).status == 403
-        assert await store.sent.status("SMabc") == "delivered"
+        assert await store.sent.status("SMabc00000000000000000000000000000") == "delivered"
     finally:
         await store.close()
 

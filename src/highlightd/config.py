@@ -74,12 +74,25 @@ class RedisSettings(_Section):
     url: Annotated[str, AfterValidator(_redis_url)] = "embedded"
 
 
+# A form field name as Twilio writes them (CamelCase), for web.extra_form_keys.
+FormKey = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,63}$")]
+Region = Annotated[str, AfterValidator(_region)]
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     # The base URL Twilio calls; signatures are computed over it, never over request.url.
     public_url: HttpUrl | None = None
     max_body: int = Field(default=64 * 1024, gt=0)
+    # Slow clients: a connection must send a whole request header within header_timeout
+    # (and, idle between requests, is closed after it); a body must arrive within body_timeout.
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=10.0, gt=0)
+    # Past this many open connections, the oldest idle one is closed for the new one.
+    max_connections: int = Field(default=1000, ge=16)
+    # Form fields Twilio added after this release, accepted (and ignored) in its webhooks.
+    extra_form_keys: list[FormKey] = []
 
 
 class LogSettings(_Section):
@@ -89,6 +102,9 @@ class LogSettings(_Section):
 
 class SmsSettings(_Section):
     backend: Literal["twilio", "console"] = "console"
+    # Countries (ISO 3166 codes) verification codes may be texted to; [] means any.
+    # Unset: defaults.region's, else twilio.from_number's, else any (see Settings.code_regions).
+    allowed_countries: list[Region] | None = None
 
 
 class RelaySettings(_Section):
@@ -138,6 +154,9 @@ class PolicySettings(_Section):
     max_segments: int = Field(default=1, ge=1, le=10)
     # The day that budgets count in, for users who have not set their own timezone.
     timezone: Timezone = "UTC"
+    # Verification codes (REGISTER) sent in 24 hours, by everyone; 0 turns REGISTER off.
+    # A budget of its own: codes never spend the segment budgets above.
+    daily_codes: int = Field(default=50, ge=0)
 
 
 class NetworkPolicy(_Section):
@@ -226,6 +245,26 @@ class Settings(BaseSettings):
 
     def network(self, name: str) -> NetworkSettings | None:
         return next((n for n in self.networks if n.name == name), None)
+
+    def code_regions(self) -> frozenset[str]:
+        """Where verification codes may go (empty: anywhere), as sms.allowed_countries says.
+
+        Unset, it is defaults.region; without one, the country of twilio.from_number;
+        without either (the console backend), anywhere: a printed code costs nothing.
+        """
+        if self.sms.allowed_countries is not None:
+            return frozenset(self.sms.allowed_countries)
+        if self.defaults.region:
+            return frozenset({self.defaults.region})
+        if self.twilio is not None:
+            number = phonenumbers.parse(self.twilio.from_number, None)
+            # A number outside phonenumbers' tables: the main country of its code (+1: US).
+            region = phonenumbers.region_code_for_number(
+                number
+            ) or phonenumbers.region_code_for_country_code(number.country_code or 0)
+            if region in phonenumbers.SUPPORTED_REGIONS:
+                return frozenset({region})
+        return frozenset()
 
 
 def config_path(explicit: str | None) -> tuple[Path, bool]:

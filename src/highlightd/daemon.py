@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Literal, NoReturn
 
-from aiohttp import web
-
 from highlightd import __version__
 from highlightd.config import Settings
 from highlightd.infra import sdnotify
@@ -26,8 +24,9 @@ from highlightd.reload import reread
 from highlightd.retention import prune_daily
 from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
-from highlightd.web.app import WebDeps, make_app
+from highlightd.web.app import WebDeps
 from highlightd.web.outbox import Outbox
+from highlightd.web.server import WebServer
 
 if TYPE_CHECKING:
     from highlightd.irc.side import IrcSide
@@ -105,7 +104,9 @@ class Daemon:
                     group.create_task(self._until_stopped())
                     if self.embedded is not None:
                         group.create_task(self.embedded.supervise())
-                    group.create_task(prune_daily(store, self.settings.storage.retention_days))
+                    group.create_task(
+                        prune_daily(store, self.settings.storage.retention_days, self.clock)
+                    )
                     if self.role in ("all", "irc"):
                         await self._start_irc(group, store, bus, gateway)
                     if self.role in ("all", "web"):
@@ -192,20 +193,19 @@ class Daemon:
             public_url=str(web_settings.public_url) if web_settings.public_url else None,
             auth_token=twilio.auth_token.get_secret_value() if twilio else None,
             max_body=web_settings.max_body,
+            account_sid=twilio.account_sid if twilio else None,
+            body_timeout=web_settings.body_timeout,
+            extra_form_keys=frozenset(web_settings.extra_form_keys),
         )
-        runner = web.AppRunner(
-            make_app(deps), access_log=None, handle_signals=False, shutdown_timeout=2.0
-        )
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, web_settings.host, web_settings.port)
+        server = WebServer(deps, web_settings)
+        await server.setup()
+        stack.push_async_callback(server.cleanup)
         try:
-            await site.start()
+            self.web_port = await server.start()
         except OSError as exc:
             raise StartupError(
                 f"cannot listen on {web_settings.host}:{web_settings.port}: {exc.strerror}"
             ) from exc
-        self.web_port = int(runner.addresses[0][1])
         if not web_settings.public_url:
             log.warning("web.public_url is not set: Twilio webhooks will be refused (403)")
         group.create_task(outbox.run())

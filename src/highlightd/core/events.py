@@ -18,6 +18,9 @@ class IrcMessage:
     # The sender's services account as the network tells it: a name, "" for not
     # logged in, None when this network does not report accounts.
     account: str | None = None
+    # The sender's host (nick!user@host) as the server shows it (often a cloak); None
+    # when unknown. Verification codes are counted per host.
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-__all__ = ["PhoneError", "mask_phone", "parse_phone"]
+__all__ = ["PhoneError", "code_refusal", "mask_phone", "parse_phone"]
 
 HINT = "write the phone number as +<country code><number>, like +15551230001"
 _MASK = "•••••"
@@ -32,6 +32,44 @@ def parse_phone(text: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise PhoneError(f"not a possible phone number: {text[:40]!r}; {HINT}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_Type = phonenumbers.PhoneNumberType
+# Verification codes go only to numbers that reach someone's own phone. The others are
+# how SMS pumping earns its money (premium-rate, shared-cost, international networks)
+# or do not reach a person (pagers, voicemail, forwarding): never worth a code.
+_TEXTABLE = frozenset({_Type.MOBILE, _Type.FIXED_LINE_OR_MOBILE, _Type.FIXED_LINE})
+_KINDS = {
+    _Type.PREMIUM_RATE: "a premium-rate number",
+    _Type.SHARED_COST: "a shared-cost number",
+    _Type.TOLL_FREE: "a toll-free number",
+    _Type.UAN: "a company (UAN) number",
+    _Type.VOIP: "a VoIP or international-network number",
+    _Type.PAGER: "a pager number",
+    _Type.PERSONAL_NUMBER: "a personal (forwarding) number",
+    _Type.VOICEMAIL: "a voicemail number",
+}
+
+
+def code_refusal(phone: str, regions: frozenset[str]) -> str | None:
+    """Why no verification code may be texted to phone (E.164), or None when one may.
+
+    regions are the countries (ISO 3166 codes) codes may go to; empty means any.
+    """
+    number = phonenumbers.parse(phone, None)
+    kind = phonenumbers.number_type(number)
+    if kind not in _TEXTABLE:
+        if what := _KINDS.get(kind):
+            return f"{mask_phone(phone)} is {what}; codes go only to mobile and landline numbers"
+        return (
+            f"{mask_phone(phone)} is not a number I know as mobile or landline; "
+            "ask the operator to add it"
+        )
+    region = phonenumbers.region_code_for_number(number)
+    if regions and region not in regions:
+        allowed = ", ".join(sorted(regions))
+        return f"{mask_phone(phone)} is a number in {region}; codes go only to numbers in {allowed}"
+    return None
 
 
 def mask_phone(phone: str) -> str:

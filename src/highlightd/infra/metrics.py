@@ -60,6 +60,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.webhook_rejected = Counter(
+            "highlightd_webhook_rejected",
+            "Web requests and connections refused, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.replies = Counter(
             "highlightd_replies",
             "SMS answers taken off the bus, by outcome",

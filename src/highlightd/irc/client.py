@@ -36,7 +36,9 @@ class LinkOwner(Protocol):
 
     def set_chantypes(self, chantypes: str) -> None: ...
 
-    def received(self, sender: str, target: str, text: str, account: str | None) -> None: ...
+    def received(
+        self, sender: str, target: str, text: str, account: str | None, host: str | None
+    ) -> None: ...
 
     def emit(self, event: IrcEvent) -> None: ...
 
@@ -209,7 +211,7 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             target, text = message.params[0], message.params[1]
             tags = getattr(message, "tags", None) or {}
             account = tags.get("account") if isinstance(tags, dict) else None
-            self._network.received(nick, target, text, account)
+            self._network.received(nick, target, text, account, _meta.get("hostname"))
         await super().on_raw_privmsg(message)
 
     async def on_raw_quit(self, message: Any) -> None:

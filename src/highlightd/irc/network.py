@@ -189,7 +189,14 @@ class Network:
         futures = [self._enqueue(command, (target, chunk)) for chunk in split_utf8(clean(text))]
         return asyncio.ensure_future(_all(futures))
 
-    def received(self, sender: str, target: str, text: str, account: str | None = None) -> None:
+    def received(
+        self,
+        sender: str,
+        target: str,
+        text: str,
+        account: str | None = None,
+        host: str | None = None,
+    ) -> None:
         """Called for every PRIVMSG in wire order; hands ours to the daemon."""
         client = self._client
         own = client.own_nick if client else ""
@@ -205,7 +212,9 @@ class Network:
         channel = target if self.is_channel(target) else ""
         if account is None:
             account = self.account_of(sender)
-        self._on_event(IrcMessage(self.name, channel, sender, text, time.time(), action, account))
+        self._on_event(
+            IrcMessage(self.name, channel, sender, text, time.time(), action, account, host)
+        )
 
     def emit(self, event: IrcEvent) -> None:
         """Hand a NICK or QUIT to the daemon, in wire order with the messages."""

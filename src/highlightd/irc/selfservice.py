@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from highlightd.config import Settings
+from highlightd.core.codes import CodeLimits, CodeRules
 from highlightd.core.events import IrcMessage
 from highlightd.core.ircnames import nick_key
 from highlightd.core.records import User
@@ -37,7 +38,15 @@ class SelfService:
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._desk = Desk(store, gateway)
+        self._desk = Desk(
+            store,
+            gateway,
+            CodeRules(
+                CodeLimits(total=settings.policy.daily_codes),
+                settings.code_regions(),
+                settings.policy.timezone,
+            ),
+        )
         self._store = store
         self._directory = directory
         self._networks = networks
@@ -73,6 +82,7 @@ class SelfService:
             own_nick=network.own_nick,
             require_account=network.settings.require_account,
             fold=network.fold,
+            host=message.host,
         )
         answer = await answer_irc(
             self._desk,

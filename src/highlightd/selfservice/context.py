@@ -4,9 +4,10 @@ and, when it came from IRC, who asked there."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from highlightd.core.codes import CodeRules
 from highlightd.core.identity import refusal
 from highlightd.core.records import User
 from highlightd.sms.gateway import SmsGateway
@@ -23,6 +24,7 @@ class Asker:
     own_nick: str  # the bot's nick there, for "/msg <bot> VERIFY <code>"
     require_account: bool
     fold: Callable[[str], str]  # the network's casemapping
+    host: str | None = None  # the sender's host as the server shows it, when known
 
     def refused(self, bound_to: str | None, registering: bool = False) -> list[str] | None:
         """The answer when the sender may not act for this registration, else None."""
@@ -45,6 +47,7 @@ class Context:
     # by SMS every registration of the phone.
     users: list[User]
     asker: Asker | None  # None by SMS
+    codes: CodeRules = field(default_factory=CodeRules)  # what REGISTER obeys
 
     @property
     def user(self) -> User:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from highlightd.core.codes import CodeRules
 from highlightd.core.commands import CommandError, Registry
 from highlightd.core.ircnames import DEFAULT_CHANTYPES
 from highlightd.core.records import User
@@ -22,6 +23,7 @@ class Desk:
 
     store: Store
     gateway: SmsGateway | None  # texts REGISTER's code; None where no SMS is sent (web)
+    codes: CodeRules = field(default_factory=CodeRules)  # where, how many codes REGISTER texts
 
 
 async def answer_irc(
@@ -52,7 +54,7 @@ async def answer_irc(
             return refused
         users.append(user)
     try:
-        return await command.run(Context(desk.store, desk.gateway, now, users, asker))
+        return await command.run(Context(desk.store, desk.gateway, now, users, asker, desk.codes))
     except CommandError as exc:
         return [str(exc)]
 

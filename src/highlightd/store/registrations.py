@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from highlightd.core.codes import CodeCounts
 from highlightd.core.records import Keyword, Pending
 from highlightd.store.database import Database
 
@@ -56,7 +57,17 @@ class Registrations:
                 out.setdefault(int(user_id), set()).add(str(channel))
         return {k: frozenset(v) for k, v in out.items()}
 
-    async def put_pending(self, pending: Pending, nick_key: str, at: float) -> None:
+    async def put_pending(
+        self,
+        pending: Pending,
+        nick_key: str,
+        at: float,
+        *,
+        account: str | None = None,
+        host: str | None = None,
+    ) -> int:
+        """Keep a registration waiting for its code, and count the code against its asker
+        (nick, account and host as known); the id names the code for code_sent."""
         await self._db.execute(
             "INSERT OR REPLACE INTO pending (network, nick_key, nick, phone, code_hash, account,"
             " expires, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -71,10 +82,16 @@ class Registrations:
                 pending.tries,
             ),
         )
-        await self._db.execute(
-            "INSERT INTO codes_sent (network, nick_key, phone, at) VALUES (?, ?, ?, ?)",
-            (pending.network, nick_key, pending.phone, at),
-        )
+        async with self._db.execute(
+            "INSERT INTO codes_sent (network, nick_key, phone, at, account, host)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (pending.network, nick_key, pending.phone, at, account, host),
+        ) as cur:
+            return int(cur.lastrowid or 0)
+
+    async def code_sent(self, code_id: int, sid: str) -> None:
+        """Name the SMS that carried a code: the highlights' budget leaves it out."""
+        await self._db.execute("UPDATE codes_sent SET sid = ? WHERE rowid = ?", (sid, code_id))
 
     async def pending(self, network: str, nick_key: str) -> Pending | None:
         async with self._db.execute(
@@ -96,22 +113,33 @@ class Registrations:
             "DELETE FROM pending WHERE network = ? AND nick_key = ?", (network, nick_key)
         )
 
-    async def codes_since(
+    async def code_counts(
         self,
         since: float,
-        *,
-        phone: str | None = None,
-        network: str | None = None,
-        nick_key: str | None = None,
-    ) -> int:
-        """Verification codes sent since a moment, to a phone or for a nick."""
-        args: tuple[str, ...]
-        if phone is not None:
-            sql, args = "phone = ?", (phone,)
-        else:
-            sql, args = "network = ? AND nick_key = ?", (network or "", nick_key or "")
+        phone: str,
+        network: str,
+        nick_key: str,
+        account: str | None,
+        host: str | None,
+    ) -> CodeCounts:
+        """Codes sent since a moment, counted every way the code limits need, at once."""
+        mine = "network = :net AND (nick_key = :nick OR account = :account OR host = :host)"
         async with self._db.execute(
-            f"SELECT count(*) FROM codes_sent WHERE at >= ? AND {sql}", (since, *args)
+            "SELECT count(*), coalesce(sum(phone = :phone), 0),"
+            f" coalesce(sum(phone = :phone AND {mine}), 0),"
+            " coalesce(sum(network = :net AND nick_key = :nick), 0),"
+            " coalesce(sum(network = :net AND account = :account), 0),"
+            " coalesce(sum(network = :net AND host = :host), 0)"
+            " FROM codes_sent WHERE at >= :since",
+            # NULL never equals anything: an unknown account or host counts nothing.
+            {
+                "since": since,
+                "phone": phone,
+                "net": network,
+                "nick": nick_key,
+                "account": account,
+                "host": host,
+            },
         ) as cur:
             row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return CodeCounts(*(int(n) for n in row)) if row else CodeCounts()

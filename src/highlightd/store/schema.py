@@ -119,4 +119,12 @@ MIGRATIONS: Sequence[str] = (
         value TEXT NOT NULL
     );
     """,
+    # 5: codes are a budget of their own: who asked (account, host) and which SMS each was.
+    """
+    ALTER TABLE codes_sent ADD COLUMN account TEXT;
+    ALTER TABLE codes_sent ADD COLUMN host TEXT;
+    ALTER TABLE codes_sent ADD COLUMN sid TEXT;
+    CREATE INDEX codes_sent_at ON codes_sent (at);
+    CREATE INDEX codes_sent_sid ON codes_sent (sid) WHERE sid IS NOT NULL;
+    """,
 )

@@ -34,8 +34,14 @@ class SentLog:
         )
 
     async def segments_since(self, since: float, user_id: int | None = None) -> int:
-        """Segments sent since a moment: one user's, or everyone's (user_id None)."""
-        sql = "SELECT coalesce(sum(segments), 0) FROM sent_sms WHERE created_at >= ?"
+        """Segments sent since a moment: one user's, or everyone's (user_id None).
+
+        Verification codes are left out: they have a budget of their own (codes_sent).
+        """
+        sql = (
+            "SELECT coalesce(sum(segments), 0) FROM sent_sms WHERE created_at >= ?"
+            " AND sid NOT IN (SELECT sid FROM codes_sent WHERE sid IS NOT NULL)"
+        )
         args: tuple[float, ...] = (since,)
         if user_id is not None:
             sql += " AND user_id = ?"
@@ -104,6 +110,22 @@ class ReceivedLog:
     async def unconfirmed(self, limit: int = 100) -> list[IncomingSms]:
         """The outbox, oldest first."""
         return [entry.sms for entry in await self.outbox(limit=limit)]
+
+    async def claim(self, sms: IncomingSms) -> bool:
+        """Take an incoming SMS for handling; False when its MessageSid was taken before.
+
+        One INSERT decides, so of concurrent duplicates exactly one wins. The SMS is
+        held back from the outbox until release(): a command must never reach IRC.
+        """
+        return await self.accept(sms, relay=False)
+
+    async def release(self, sid: str) -> None:
+        """A claimed SMS turned out to be an answer: let the outbox put it on the bus."""
+        await self._db.execute("UPDATE received_sms SET confirmed_at = NULL WHERE sid = ?", (sid,))
+
+    async def forget(self, sid: str) -> None:
+        """Handling a claimed SMS failed: drop the claim, so that Twilio's retry is handled."""
+        await self._db.execute("DELETE FROM received_sms WHERE sid = ?", (sid,))
 
     async def outbox(
         self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from highlightd.core.phones import mask_phone
 from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
+from highlightd.infra.ratelog import ThrottledLog
 from highlightd.store import Store
+from highlightd.web.forms import INCOMING, STATUS, FormError, Schema, check, parse_form, signed
 from highlightd.web.inbound import handle_sms
 from highlightd.web.outbox import Outbox
 
@@ -38,19 +41,62 @@ class WebDeps:
     public_url: str | None
     auth_token: str | None
     max_body: int
+    account_sid: str | None = None  # a form naming another account is refused
+    body_timeout: float = 10.0
+    extra_form_keys: frozenset[str] = field(default_factory=frozenset)
+
+
+class Rejections:
+    """Every refused request: counted by reason, and logged at most once a minute."""
+
+    def __init__(self, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
+        self._counter = metrics.webhook_rejected
+        self.log = ThrottledLog(log, "web request(s) refused", clock=clock)
+
+    def note(self, reason: str, detail: str) -> None:
+        self._counter.labels(reason).inc()
+        self.log.note(reason, detail)
 
 
 DEPS = web.AppKey("deps", WebDeps)
+REJECTED = web.AppKey("rejected", Rejections)
+# Signed SMS we drop (a stranger's, a copy): a replayed request could repeat them by
+# the thousand, so they are summed up too; highlightd_sms_received_total counts each.
+IGNORED = web.AppKey("ignored", ThrottledLog)
+# Which form each webhook takes (its keys and their shapes).
+SCHEMAS = {"/twilio/sms": INCOMING, "/twilio/status": STATUS}
 
 
 def make_app(deps: WebDeps) -> web.Application:
     app = web.Application(client_max_size=deps.max_body)
     app[DEPS] = deps
+    app[REJECTED] = Rejections(deps.metrics)
+    app[IGNORED] = ThrottledLog(log, "SMS ignored", level=logging.INFO)
+    app.cleanup_ctx.append(_summaries)
     app.router.add_post("/twilio/sms", incoming_sms)
     app.router.add_post("/twilio/status", status_callback)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+async def _summaries(app: web.Application) -> AsyncIterator[None]:
+    """Say what was refused once a minute even when nothing more comes, and at the end."""
+    logs = (app[REJECTED].log, app[IGNORED])
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            for throttled in logs:
+                throttled.flush()
+
+    task = asyncio.create_task(tick())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    for throttled in logs:
+        throttled.flush(force=True)
 
 
 def _twiml(message: str | None = None) -> web.Response:
@@ -63,28 +109,75 @@ def _twiml(message: str | None = None) -> web.Response:
 
 
 async def _signed_form(request: web.Request) -> dict[str, str]:
-    """The form Twilio posted, once its signature is proven; 403/413/400 otherwise."""
+    """The form Twilio posted, once its signature and every field are proven.
+
+    Refused (and counted) otherwise: 403 unsigned, 413 too large, 408 too slow,
+    400 not exactly a form Twilio sends for this webhook, even when signed.
+    """
+    try:
+        return await _read_form(request, SCHEMAS[request.path])
+    except _Refused as refused:
+        detail = f"{refused.reason} on {request.path} from {request.remote}"
+        if refused.note:
+            detail += f": {refused.note}"
+        request.app[REJECTED].note(refused.reason, detail)
+        raise refused.response from None
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, response: web.HTTPException, note: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+        self.note = note
+
+
+def _forbidden(reason: str, note: str = "") -> _Refused:
+    return _Refused(reason, web.HTTPForbidden(text="invalid signature\n"), note)
+
+
+async def _read_form(request: web.Request, schema: Schema) -> dict[str, str]:
     deps = request.app[DEPS]
     signature = request.headers.get(SIGNATURE_HEADER)
-    if not signature or not deps.auth_token or not deps.public_url:
-        if not deps.auth_token or not deps.public_url:
-            log.warning("refusing %s: set twilio.auth_token and web.public_url", request.path)
-        raise web.HTTPForbidden(text="invalid signature\n")
+    if not deps.auth_token or not deps.public_url:
+        raise _forbidden("not_configured", "set twilio.auth_token and web.public_url")
+    if not signature:
+        raise _forbidden("no_signature")  # before reading the body: unsigned is cheap
     if request.content_length is not None and request.content_length > deps.max_body:
-        raise web.HTTPRequestEntityTooLarge(
+        too_large = web.HTTPRequestEntityTooLarge(
             max_size=deps.max_body, actual_size=request.content_length
         )
-    form = await request.post()  # raises 413 past client_max_size
-    params = {k: v for k, v in form.items() if isinstance(v, str)}
-    if len(params) != len(form):
-        raise web.HTTPBadRequest(text="file uploads are not expected\n")
+        raise _Refused("too_large", too_large)
+    if request.content_type != "application/x-www-form-urlencoded" or (
+        request.charset not in (None, "utf-8", "utf8")
+    ):
+        raise _Refused("not_a_form", web.HTTPBadRequest(text="expected a UTF-8 form\n"))
+    body = await _body(request, deps.body_timeout)
+    try:
+        form = parse_form(body)
+    except FormError as exc:
+        raise _Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n")) from None
     # Twilio signs the URL it called: ours as the public sees it, never request.url
-    # (behind a proxy the scheme and host differ).
+    # (behind a proxy the scheme and host differ). One HMAC: a forgery costs little.
     url = deps.public_url.rstrip("/") + request.path_qs
-    if not RequestValidator(deps.auth_token).validate(url, params, signature):
-        log.warning("bad Twilio signature on %s", request.path)
-        raise web.HTTPForbidden(text="invalid signature\n")
-    return params
+    if not signed(deps.auth_token, url, form, signature):
+        raise _forbidden("bad_signature")
+    try:
+        check(form, schema, deps.account_sid, deps.extra_form_keys)
+    except FormError as exc:
+        raise _Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n"), str(exc)) from None
+    return form
+
+
+async def _body(request: web.Request, timeout: float) -> bytes:  # noqa: ASYNC109
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()  # 413 past client_max_size
+    except TimeoutError:
+        slow = web.HTTPRequestTimeout(text="request body too slow\n")
+        raise _Refused("slow_body", slow) from None
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _Refused("too_large", exc) from None
 
 
 def _require(form: dict[str, str], *names: str) -> None:
@@ -96,26 +189,28 @@ def _require(form: dict[str, str], *names: str) -> None:
 async def incoming_sms(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
-    _require(form, "From", "MessageSid")
-    if "Body" not in form:
-        raise web.HTTPBadRequest(text="missing form fields: Body\n")
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
     if not await deps.store.users.by_phone(phone):
         deps.metrics.sms_received.labels("unknown_sender").inc()
-        log.info("SMS %s from unregistered %s ignored", sid, mask_phone(phone))
-        return _twiml()
-    if await deps.store.received.seen(sid):
-        deps.metrics.sms_received.labels("duplicate").inc()
-        log.info("SMS %s seen before (a Twilio retry); dropped", sid)
+        request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
         return _twiml()
     now = time.time()
-    outcome = await handle_sms(deps.store, phone, body, now)
-    await deps.store.received.accept(IncomingSms(sid, phone, body, now), relay=outcome.relay)
+    # Claimed before anything is done: of concurrent duplicates exactly one acts.
+    if not await deps.store.received.claim(IncomingSms(sid, phone, body, now)):
+        deps.metrics.sms_received.labels("duplicate").inc()
+        request.app[IGNORED].note("duplicate", f"SMS {sid} seen before (a Twilio retry)")
+        return _twiml()
+    try:
+        outcome = await handle_sms(deps.store, phone, body, now)
+    except Exception:
+        await deps.store.received.forget(sid)  # Twilio's retry gets its chance
+        raise
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
         log.info("SMS %s from %s is a command; not relayed", sid, mask_phone(phone))
         return _twiml(outcome.reply)
+    await deps.store.received.release(sid)
     deps.metrics.sms_received.labels("accepted").inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
     deps.outbox.wake()

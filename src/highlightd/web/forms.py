@@ -1,0 +1,199 @@
+"""Twilio's webhook forms, taken strictly: the body, the signature, and every field's shape.
+
+Twilio signs the URL followed by every key and value, sorted by key, concatenated
+with nothing between them. The signature therefore does not fix where one field
+ends and the next begins: a captured request can be re-cut (`Body=Yes. Do not
+deploy` into `Body=Yes. ` plus a key `Do not deploy`; a MessageSid swallowing
+`NumMedia0`) and still be signed. So a form is accepted only when each key is one
+Twilio documents for that webhook and each value has the shape Twilio gives it:
+a re-cut form always breaks one of them. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+MAX_FIELDS = 64
+
+
+class FormError(Exception):
+    """A request refused before it is acted on; reason labels the counter."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _shape(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
+MESSAGE_SID = _shape(r"(?:SM|MM)[0-9a-fA-F]{32}")
+ACCOUNT_SID = _shape(r"AC[0-9a-fA-F]{32}")
+E164 = _shape(r"\+[1-9][0-9]{1,14}")
+_SERVICE_SID = _shape(r"MG[0-9a-fA-F]{32}")
+_CHANNEL_SID = _shape(r"[A-Z]{2}[0-9a-fA-F]{32}")
+_COUNT = _shape(r"[0-9]{1,4}")
+_CODE = _shape(r"[0-9]{1,6}")
+_DIGITS = _shape(r"[0-9]{1,20}")
+_VERSION = _shape(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_STATUS = _shape(r"[a-z_-]{1,32}")
+_WORD = _shape(r"[A-Za-z_]{1,32}")
+_MIME = _shape(r"[\w.+-]{1,64}/[\w.+;= -]{1,100}")
+_URL = _shape(r"https://[!-~]{1,500}")
+# Place names, error texts: one line, no control characters.
+_LINE = re.compile(r"[^\x00-\x1f\x7f]{0,200}")
+_TEXT = re.compile(r".{0,1600}", re.DOTALL)  # an SMS body: Twilio joins at most 1600
+_PLACE = {
+    f"{side}{part}": _LINE
+    for side in ("From", "To")
+    for part in ("City", "State", "Zip", "Country")
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The fields of one webhook: which must be there, and the shape of each."""
+
+    required: tuple[str, ...]
+    fields: Mapping[str, re.Pattern[str]]
+    numbered: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # MediaUrl0..9
+    may_be_empty: frozenset[str] = frozenset()  # required, but "" is a value (an empty SMS)
+
+
+# Twilio's request to the incoming-message webhook (SMS and MMS; not WhatsApp).
+INCOMING = Schema(
+    required=("MessageSid", "From", "Body"),
+    fields={
+        "MessageSid": MESSAGE_SID,
+        "SmsSid": MESSAGE_SID,
+        "SmsMessageSid": MESSAGE_SID,
+        "AccountSid": ACCOUNT_SID,
+        "MessagingServiceSid": _SERVICE_SID,
+        "From": E164,
+        "To": E164,
+        "Body": _TEXT,
+        "NumMedia": _COUNT,
+        "NumSegments": _COUNT,
+        "ReferralNumMedia": _COUNT,
+        "ApiVersion": _VERSION,
+        "SmsStatus": _STATUS,
+        "MessageType": _WORD,
+        "OptOutType": _WORD,  # Advanced Opt-Out: STOP, START, HELP
+        **_PLACE,
+    },
+    numbered={"MediaUrl": _URL, "MediaContentType": _MIME},
+    may_be_empty=frozenset({"Body"}),
+)
+
+# Twilio's status callback for a message we sent.
+STATUS = Schema(
+    required=("MessageSid", "MessageStatus"),
+    fields={
+        "MessageSid": MESSAGE_SID,
+        "SmsSid": MESSAGE_SID,
+        "AccountSid": ACCOUNT_SID,
+        "MessagingServiceSid": _SERVICE_SID,
+        "From": E164,
+        "To": E164,
+        "MessageStatus": _STATUS,
+        "SmsStatus": _STATUS,
+        "ApiVersion": _VERSION,
+        "ErrorCode": _CODE,
+        "ErrorMessage": _LINE,
+        "RawDlrDoneDate": _DIGITS,
+        "ChannelToAddress": _LINE,
+        "ChannelPrefix": _WORD,
+        "ChannelInstallSid": _CHANNEL_SID,
+        "ChannelStatusMessage": _LINE,
+    },
+)
+
+_NUMBERED = re.compile(r"([A-Za-z]+)([0-9])", re.ASCII)
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body in UTF-8, each key once."""
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise FormError("undecodable", "the form is not valid UTF-8") from None
+    except ValueError:
+        raise FormError("bad_form", "not a form Twilio sends") from None
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise FormError("bad_form", "a form field appears twice")
+    return form
+
+
+def signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
+    """X-Twilio-Signature for a POST of form to url: HMAC-SHA1 over url + sorted keys+values."""
+    data = url + "".join(key + form[key] for key in sorted(form))
+    mac = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def signed(auth_token: str, url: str, form: Mapping[str, str], header: str) -> bool:
+    """Whether header is Twilio's signature of form posted to exactly url (one HMAC)."""
+    expected = signature(auth_token, url, form).encode("ascii")
+    return hmac.compare_digest(expected, header.encode("utf-8", "replace"))
+
+
+def check(
+    form: Mapping[str, str],
+    schema: Schema,
+    account_sid: str | None,
+    extra_keys: Collection[str] = (),
+) -> None:
+    """Raise FormError unless form is one Twilio would send for schema's webhook."""
+    shapes = {key: _shape_of(key, schema, extra_keys) for key in form}
+    unexpected = sorted(key for key, shape in shapes.items() if shape is None)
+    if unexpected:
+        names = ", ".join(repr(key[:40]) for key in unexpected[:5])
+        raise FormError("unexpected_field", f"unexpected form fields: {names}")
+    missing = [
+        name
+        for name in schema.required
+        if not form.get(name) and not (name in schema.may_be_empty and name in form)
+    ]
+    if missing:
+        raise FormError("missing_field", f"missing form fields: {', '.join(missing)}")
+    for key, value in form.items():
+        shape = shapes[key]
+        if shape is not None and not shape.fullmatch(value):
+            raise FormError("bad_field", f"form field {key} is not what Twilio sends")
+    _consistent(form, schema, account_sid)
+
+
+def _shape_of(key: str, schema: Schema, extra_keys: Collection[str]) -> re.Pattern[str] | None:
+    if (shape := schema.fields.get(key)) is not None:
+        return shape
+    if (numbered := _NUMBERED.fullmatch(key)) and numbered[1] in schema.numbered:
+        return schema.numbered[numbered[1]]
+    return _TEXT if key in extra_keys else None
+
+
+def _consistent(form: Mapping[str, str], schema: Schema, account_sid: str | None) -> None:
+    # Hex digits in either case: the config may spell them differently from Twilio.
+    if account_sid and form.get("AccountSid", account_sid).lower() != account_sid.lower():
+        raise FormError("wrong_account", "AccountSid is not this account's")
+    sid = form["MessageSid"]
+    if any(form.get(alias, sid) != sid for alias in ("SmsSid", "SmsMessageSid")):
+        raise FormError("bad_field", "the message SIDs of the form differ")
+    media = int(form.get("NumMedia", "0"))
+    for key in form:
+        numbered = _NUMBERED.fullmatch(key)
+        if numbered and numbered[1] in schema.numbered and int(numbered[2]) >= media:
+            raise FormError("bad_field", f"form field {key} is past NumMedia")
