@@ -21,6 +21,8 @@ class TcpProxy:
         self._silenced: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0
+        self.sent = bytearray()  # what clients sent and reached the server
+        self.swallowed = bytearray()  # what clients sent into a silenced link
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
@@ -44,18 +46,26 @@ class TcpProxy:
         up_reader, up_writer = await asyncio.open_connection(*self._upstream)
         self._links.append((writer, up_writer))
         self._writers += [writer, up_writer]
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pump(src, dst, writer))
+        for src, dst, tap in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pump(src, dst, writer, tap))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _pump(
-        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, client: asyncio.StreamWriter
+        self,
+        src: asyncio.StreamReader,
+        dst: asyncio.StreamWriter,
+        client: asyncio.StreamWriter,
+        from_client: bool,
     ) -> None:
         with contextlib.suppress(OSError):
             while data := await src.read(65536):
                 if client in self._silenced:
+                    if from_client:
+                        self.swallowed += data
                     continue  # swallowed: the link looks alive but carries nothing
+                if from_client:
+                    self.sent += data
                 dst.write(data)
                 await dst.drain()
         if client not in self._silenced:

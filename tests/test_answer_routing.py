@@ -126,10 +126,6 @@ async def test_answer_whose_network_stays_down_past_max_delay_bounces_once(cut: 
     assert len(cut.twilio.messages) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs Network.send confirmed by the server (DeliveryRefused on 401), another branch",
-)
 async def test_answer_to_an_offline_nick_bounces_once_saying_why(cut: Cut) -> None:
     await cut.hl.sms("@dave are you there?")
     [bounce] = await cut.twilio.wait_for_messages(1, timeout=3)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from harness import (
     ALICE_PHONE,
     BOT,
     CHANNEL,
+    NETWORK,
     Highlightd,
     add_user,
     in_channel,
@@ -22,6 +25,8 @@ from harness import (
     web_port,
 )
 from highlightd.config import Settings
+from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.network import Network
 from proxy import TcpProxy
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
@@ -60,6 +65,20 @@ async def linked(
         await proxy.stop()
 
 
+def _network(linked: Linked) -> Network:
+    assert linked.hl.daemon.irc is not None
+    return linked.hl.daemon.irc.networks[NETWORK]
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    """Wait, with a guard, until check() holds."""
+    async with asyncio.timeout(10):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.02)
+
+
 async def _bot_left(bob: IrcTestClient) -> None:
     await bob.expect(lambda line: line.command == "QUIT" and line.nick == BOT)
 
@@ -93,3 +112,73 @@ async def test_kill_by_operator_reconnects(linked: Linked, irc_server: IrcServer
     await _bot_left(linked.bob)
     await wait_for_bot(linked.bob)
     assert linked.proxy.connections == 2
+
+
+async def test_black_holed_link_loses_none_of_60_lines_and_says_none_twice(
+    linked: Linked,
+) -> None:
+    network = _network(linked)
+    before = [network.send("bob", f"line {i}") for i in range(20)]
+    await asyncio.wait_for(asyncio.gather(*before), 10)
+    linked.proxy.silence()  # nothing in flight: every line before was confirmed
+    after = [network.send("bob", f"line {i}") for i in range(20, 60)]
+    await asyncio.wait_for(asyncio.gather(*after), 30)
+    assert b"PRIVMSG bob :line 20" in linked.proxy.swallowed  # written into the black hole
+    assert linked.proxy.connections == 2
+    await asyncio.wait_for(network.send("bob", "end"), 10)
+    await linked.bob.expect(lambda line: line.command == "PRIVMSG" and line.text == "end")
+    said = [line.text for line in linked.bob.received if line.command == "PRIVMSG"]
+    assert said == [f"line {i}" for i in range(60)] + ["end"]
+
+
+async def test_privmsg_to_an_absent_nick_is_refused_with_401(linked: Linked) -> None:
+    network = _network(linked)
+    with pytest.raises(DeliveryRefused) as caught:
+        await asyncio.wait_for(network.send("nobody", "hello?"), 10)
+    assert (caught.value.target, caught.value.numeric) == ("nobody", "401")
+    await asyncio.wait_for(network.send("bob", "still here"), 10)
+    line = await linked.bob.expect_privmsg(from_nick=BOT, target="bob")
+    assert line.text == "still here"
+
+
+async def test_kicked_bot_rejoins_within_the_backoff_and_says_so_once(
+    linked: Linked, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="highlightd.irc")
+    assert _network(linked).joined(CHANNEL)
+    await linked.bob.send_raw(f"KICK {CHANNEL} {BOT} :out")
+    await wait_for_bot(linked.bob)
+    await _until(lambda: _network(linked).joined(CHANNEL))
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("highlightd.irc") and r.levelno >= logging.WARNING
+    ]
+    assert said == [
+        f"irc network {NETWORK} channel {CHANNEL} unavailable (kicked by bob: out); "
+        "retrying in 1.0 s, doubling up to 300 s"
+    ]
+    assert linked.proxy.connections == 1  # a rejoin, not a reconnection
+
+
+async def test_banned_bot_stops_trying_and_says_so_once_at_error(
+    linked: Linked, caplog: pytest.LogCaptureFixture
+) -> None:
+    await linked.bob.send_raw(f"MODE {CHANNEL} +b {BOT}!*@*")
+    await linked.bob.send_raw(f"KICK {CHANNEL} {BOT} :go away")
+    await linked.bob.expect(lambda line: line.command == "KICK")
+
+    def errors() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+    await _until(lambda: bool(errors()))
+    joins = linked.proxy.sent.count(f"JOIN {CHANNEL}".encode())
+    assert joins == 2  # the first join and one retry after the kick
+    # A retry would come 2 s after the first (the backoff doubles): wait past it.
+    await asyncio.sleep(2.5)
+    assert linked.proxy.sent.count(f"JOIN {CHANNEL}".encode()) == joins
+    assert errors() == [
+        f"{NETWORK}: cannot join {CHANNEL}: Cannot join channel (+b) -- You are banned (474); "
+        "not retrying until the next connection"
+    ]
+    assert not _network(linked).joined(CHANNEL)

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import pydle
+from pydle.features.ircv3.tags import TaggedMessage
 
+from highlightd.config import NetworkSettings
 from highlightd.core.events import IrcEvent, NickChange, Quit
+from highlightd.irc.linebuffer import LineBuffer, LineOverflow
 
 log = logging.getLogger("highlightd.irc.network")
 
@@ -22,6 +25,7 @@ PONG_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 10.0
 # Why a JOIN did not happen: no such channel, too many, full, invite-only, banned, keyed...
 JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
+READ_SIZE = 65536
 
 
 class LinkOwner(Protocol):
@@ -45,6 +49,16 @@ class LinkOwner(Protocol):
     def who_reply(self, nick: str, flags: str) -> None: ...
 
     def who_end(self, mask: str) -> None: ...
+
+    def pong(self, token: str) -> None: ...
+
+    def echoed(self, command: str, target: str, text: str) -> None: ...
+
+    def numeric_error(self, numeric: str, subject: str, reason: str) -> None: ...
+
+    def entered(self, channel: str) -> None: ...
+
+    def left(self, channel: str, kicked_by: str | None, reason: str) -> None: ...
 
 
 class PydleClient(pydle.Client):  # type: ignore[misc]
@@ -74,16 +88,57 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         self._membership_busy = 0
         self._settle_timer: asyncio.TimerHandle | None = None
         self.fatal: str | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def for_network(cls, owner: LinkOwner, s: NetworkSettings) -> PydleClient:
+        kwargs: dict[str, Any] = {
+            "nickname": s.nick,
+            "fallback_nicknames": [s.nick + "_", s.nick + "__"],
+            "username": "highlightd",
+            "realname": "highlightd (SMS highlights)",
+        }
+        if s.sasl_username and s.sasl_password:
+            kwargs.update(
+                sasl_username=s.sasl_username,
+                sasl_password=s.sasl_password.get_secret_value(),
+                sasl_mechanism="PLAIN",
+            )
+        return cls(owner, channels=s.channels, ping_interval=s.ping_interval, **kwargs)
+
+    # The link the send queue writes to (irc.sendqueue.Link)
+
+    @property
+    def echo(self) -> bool:
+        return bool(self._capabilities.get("echo-message"))
+
+    def usable(self) -> bool:
+        return bool(self.connected and not self.connection.writer.is_closing())
+
+    async def write(self, command: str, *params: str) -> None:
+        await self.rawmsg(command, *params)
+
+    def account_of(self, nick: str) -> str | None:
+        """What pydle learnt of nick's services account (see IrcMessage.account)."""
+        caps = getattr(self, "_capabilities", {})
+        told = caps.get("account-notify") or caps.get("extended-join")
+        if not told and "WHOX" not in getattr(self, "_isupport", {}):
+            return None
+        info = self.users.get(nick) or {}
+        return str(info.get("account") or "")
+
+    # Reading
 
     async def handle_forever(self) -> None:
-        # pydle's loop dies on a reset without telling anyone, and waits 600 s on a
-        # dead link: catch OSError, and PING ourselves when the server goes quiet.
+        # pydle's loop dies on a reset without telling anyone, waits 600 s on a dead
+        # link, and dies on a line it cannot parse or one past 64 KiB: read and cut
+        # lines ourselves, and PING when the server goes quiet.
+        lines = LineBuffer()
         ping_sent = False
         while self.connected:
-            interval = self._ping_interval
-            timeout = min(PONG_TIMEOUT, interval) if ping_sent else interval
+            timeout = min(PONG_TIMEOUT, self._ping_interval) if ping_sent else self._ping_interval
             try:
-                data = await self.connection.recv(timeout=timeout)
+                data = await asyncio.wait_for(self.connection.reader.read(READ_SIZE), timeout)
             except TimeoutError:
                 if ping_sent:
                     log.warning("%s: no answer to PING in %.0f s", self._network.name, timeout)
@@ -99,13 +154,81 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             except (OSError, AttributeError) as exc:
                 log.warning("%s: connection lost: %s", self._network.name, exc)
                 data = b""
-            if not data:
-                if self.connected:
-                    await self.disconnect(expected=False)
-                break
-            ping_sent = False
-            await self.on_data(data)
+            if data:
+                ping_sent = False
+                try:
+                    for line in lines.feed(data):
+                        self._dispatch(line)
+                        # pydle's handlers race each other (a WHOIS future answered by
+                        # one line, awaited by another): give them the loop turns its
+                        # own readline loop gave between two lines.
+                        await asyncio.sleep(0)
+                        await asyncio.sleep(0)
+                    continue
+                except LineOverflow as exc:
+                    log.warning("%s: not IRC (%s); reconnecting", self._network.name, exc)
+            if self.connected:
+                await self.disconnect(expected=False)
+            break
         self.closed_event.set()
+
+    def _dispatch(self, line: bytes) -> None:
+        try:
+            message = TaggedMessage.parse(line, encoding=self.encoding)
+            command = message.command
+            if isinstance(command, int):
+                command = str(command).zfill(3)
+        except Exception as exc:  # the parser raises ValueError, IndexError, ProtocolViolation
+            log.debug("%s: skipped an unparsable line %r: %s", self._network.name, line[:200], exc)
+            return
+        try:
+            self._observe(str(command).upper(), message)
+        except Exception:
+            log.exception("%s: failed to handle %r", self._network.name, line[:200])
+        # pydle handles each line in a task of its own, as its own on_data does.
+        task = asyncio.create_task(self.on_raw(message))
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+
+    def _observe(self, command: str, message: Any) -> None:
+        """What the owner must learn in wire order, before pydle's handlers run."""
+        params = [str(p) for p in message.params]
+        nick, _meta = self._parse_user(message.source)
+        own = bool(nick) and self._is_us(nick)
+        owner = self._network
+        if command == "001" and params:
+            self.own_nick = params[0]  # before the lines that follow it are observed
+        elif command == "NICK" and own and params:
+            # The server may rename us (services, a collision): keep knowing who we are.
+            self.own_nick = params[0]
+            message.renamed_us = True
+        elif command == "PONG" and params:
+            owner.pong(params[-1])
+        elif command in ("PRIVMSG", "NOTICE") and own and len(params) >= 2:
+            owner.echoed(command, params[0], params[1])
+        elif command == "JOIN" and own and params:
+            for channel in params[0].split(","):
+                owner.entered(channel)
+        elif command == "PART" and own and params:
+            for channel in params[0].split(","):
+                owner.left(channel, None, params[1] if len(params) > 1 else "")
+        elif command == "KICK" and len(params) >= 2:
+            reason = params[2] if len(params) > 2 else ""
+            for channel in params[0].split(","):
+                if any(self._is_us(target) for target in params[1].split(",")):
+                    owner.left(channel, nick or "the server", reason)
+        elif command[:1] in "45" and command.isdigit() and len(params) >= 3:
+            owner.numeric_error(command, params[1], params[-1])
+
+    def _is_us(self, nick: str) -> bool:
+        return bool(self.own_nick) and self._network.fold(nick) == self._network.fold(self.own_nick)
+
+    async def on_raw_error(self, message: Any) -> None:
+        # The server's ERROR closes the link (it is also its answer to our QUIT);
+        # pydle logs it as a socket error with a traceback. It is news, not a bug.
+        reason = " ".join(str(p) for p in message.params)
+        log.info("%s: the server closed the link: %s", self._network.name, reason)
+        await self.disconnect(expected=False)
 
     async def on_unknown(self, message: Any) -> None:
         if message.command in JOIN_REFUSED and len(message.params) >= 2:
@@ -191,15 +314,9 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         await super().on_raw_315(message)
 
     async def on_raw_nick(self, message: Any) -> None:
-        # The server may rename us (services, a collision): keep knowing who we are.
+        # Our own renames were followed in _observe, in wire order; others go to the daemon.
         nick, _meta = self._parse_user(message.source)
-        if (
-            self.own_nick
-            and message.params
-            and self._network.fold(nick) == self._network.fold(self.own_nick)
-        ):
-            self.own_nick = message.params[0]
-        elif message.params and self.own_nick:
+        if message.params and self.own_nick and not getattr(message, "renamed_us", False):
             self._network.emit(NickChange(self._network.name, nick, message.params[0]))
         await super().on_raw_nick(message)
 

@@ -1,4 +1,4 @@
-"""IRC: one supervised pydle connection per network, with a rate-limited send queue.
+"""IRC: one supervised pydle connection per network, its send queue and its channels.
 
 pydle 1.2.0 is used for parsing, registration, CAP/SASL and state, but not for
 staying connected: its reconnect gives up after one failed retry, a TCP reset
@@ -9,12 +9,10 @@ minutes. `Network.run` supervises instead; see docs/library-notes.md.
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from highlightd.config import NetworkSettings
 from highlightd.core.events import IrcEvent, IrcMessage
@@ -23,20 +21,16 @@ from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
 from highlightd.infra.retry import Backoff
-from highlightd.irc.client import PydleClient
+from highlightd.irc.channels import Channels
+from highlightd.irc.client import PONG_TIMEOUT, PydleClient
+from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.sendqueue import SendQueue
+from highlightd.irc.who import WhoAsker
 
 log = logging.getLogger(__name__)
 
 REGISTRATION_TIMEOUT = 60.0
 QUIT_MESSAGE = "highlightd shutting down"
-WHO_TIMEOUT = 5.0
-
-
-@dataclass(slots=True)
-class _Outgoing:
-    command: str
-    params: tuple[str, ...]
-    done: asyncio.Future[None] = field(repr=False)
 
 
 class FatalNetworkError(Exception):
@@ -53,15 +47,15 @@ class Network:
         self.chantypes = DEFAULT_CHANTYPES
         self._on_event = on_event
         self._client: PydleClient | None = None
-        self._queue: collections.deque[_Outgoing] = collections.deque()
-        self._queued = asyncio.Event()
         self._ready = asyncio.Event()
-        self._bucket = TokenBucket(settings.send_burst, settings.send_rate)
+        bucket = TokenBucket(settings.send_burst, settings.send_rate)
+        self._queue = SendQueue(self.name, bucket, self.fold)
+        self._channels = Channels(self.name, settings.channels, self.fold)
         self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
         self.state_changed = asyncio.Event()
         self._stopping = False
         self._last_spoke: dict[str, float] = {}
-        self._who_waiters: dict[str, asyncio.Future[bool | None]] = {}
+        self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
 
     # What the rest of the daemon asks
 
@@ -135,6 +129,10 @@ class Network:
             for user in chan["users"]
         }
 
+    def joined(self, channel: str) -> bool:
+        """Whether we are in channel now (the server said so), for routing."""
+        return self.connected and self._channels.joined(channel)
+
     def spoke_ago(self, nick: str) -> float | None:
         """Seconds since nick last said something where we could hear it."""
         at = self._last_spoke.get(self.fold(nick))
@@ -142,52 +140,29 @@ class Network:
 
     async def away(self, nick: str) -> bool | None:
         """Whether nick is /away, asked with WHO; None when the server does not say."""
-        if not self.connected:
-            return None
-        key = self.fold(nick)
-        # Asked afresh each time: it is asked only when a highlight would be dropped,
-        # and a stale "here" would drop the first highlight after someone left.
-        waiter = self._who_waiters.get(key)
-        if waiter is None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._who_waiters[key] = waiter
-            self._enqueue("WHO", (nick,))
-        try:
-            async with asyncio.timeout(WHO_TIMEOUT):
-                return await asyncio.shield(waiter)
-        except TimeoutError:
-            self._who_waiters.pop(key, None)
-            return None
+        return await self._who.away(nick) if self.connected else None
 
     def who_reply(self, nick: str, flags: str) -> None:
-        """A WHO line (352): H is here, G is gone (away)."""
-        key = self.fold(nick)
-        away = flags.startswith("G")
-        waiter = self._who_waiters.pop(key, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(away)
+        self._who.reply(nick, flags)
 
     def who_end(self, mask: str) -> None:
-        """End of WHO (315): a nick without a 352 is not there to be asked."""
-        waiter = self._who_waiters.pop(self.fold(mask), None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _enqueue(self, command: str, params: tuple[str, ...]) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Outgoing(command, params, fut))
-        self._queued.set()
-        return fut
+        self._who.end(mask)
 
     def send(self, target: str, text: str, command: str = "PRIVMSG") -> asyncio.Future[None]:
-        """Queue text for target; the future resolves once every line is on the wire.
+        """Queue text for target; the future resolves once the server confirmed every line.
 
         Text from outside is cleaned of CR, LF and NUL and split to fit a line.
-        While disconnected, lines wait in the queue.
+        While disconnected, lines wait in the queue; lines a dropped link did not
+        confirm are sent again. A refusal fails the future with DeliveryRefused.
         """
         target = clean(target).split(" ")[0]
-        futures = [self._enqueue(command, (target, chunk)) for chunk in split_utf8(clean(text))]
-        return asyncio.ensure_future(_all(futures))
+        if target and not target.startswith(":"):
+            done = self._queue.put(command, [(target, c) for c in split_utf8(clean(text))])
+        else:
+            done = asyncio.get_running_loop().create_future()
+            done.set_exception(DeliveryRefused(target, "411", "No recipient given"))
+        done.add_done_callback(_retrieved)  # a caller may not wait (NOTICE answers)
+        return done
 
     def received(
         self,
@@ -222,35 +197,51 @@ class Network:
 
     def account_of(self, nick: str) -> str | None:
         """What pydle learnt of nick's services account (see IrcMessage.account)."""
-        client = self._client
-        if client is None:
-            return None
-        caps = getattr(client, "_capabilities", {})
-        told = caps.get("account-notify") or caps.get("extended-join")
-        if not told and "WHOX" not in getattr(client, "_isupport", {}):
-            return None
-        info = client.users.get(nick) or {}
-        return str(info.get("account") or "")
+        return self._client.account_of(nick) if self._client else None
+
+    # What the client saw on the wire, in order (LinkOwner)
+
+    def pong(self, token: str) -> None:
+        self._queue.pong(token)
+
+    def echoed(self, command: str, target: str, text: str) -> None:
+        self._queue.echoed(command, target, text)
+
+    def numeric_error(self, numeric: str, subject: str, reason: str) -> None:
+        """A 4xx/5xx reply about subject: a refused line, or a channel we cannot join."""
+        self._queue.refused(numeric, subject, reason)
+        self._channels.refused(numeric, subject, reason)
+
+    def entered(self, channel: str) -> None:
+        self._channels.entered(channel)
+
+    def left(self, channel: str, kicked_by: str | None, reason: str) -> None:
+        self._channels.left(channel, kicked_by, reason)
 
     # Running
 
     async def run(self) -> None:
         """Stay connected until quit(); send queued lines whenever connected."""
         async with asyncio.TaskGroup() as group:
-            writer = group.create_task(self._writer())
-            await self._supervise()
-            writer.cancel()
+            writer = group.create_task(self._queue.run())
+            try:
+                await self._supervise()
+            finally:
+                self._channels.detach()
+                writer.cancel()
 
     async def _supervise(self) -> None:
         while not self._stopping:
-            client = self._make_client()
+            client = PydleClient.for_network(self, self.settings)
             self._client = client
+            self._channels.attach(self._join)
             try:
                 await self._connect(client)
             except FatalNetworkError as exc:
                 log.error("%s: %s; not reconnecting (fix networks.nick)", self.name, exc)
                 return
             except (OSError, TimeoutError) as exc:
+                self._channels.detach()
                 await self._drop(client)
                 await self._backoff.wait(exc)
                 continue
@@ -261,13 +252,33 @@ class Network:
                 client.own_nick,
                 ", ".join(self.settings.channels) or "no channels",
             )
-            self._set_ready(True)
-            await client.closed_event.wait()
-            self._set_ready(False)
+            await self._connected(client)
             if self._stopping:
                 return
             await self._drop(client)
             await self._backoff.wait("disconnected")
+
+    async def _connected(self, client: PydleClient) -> None:
+        self._queue.attach(client)
+        self._set_ready(True)
+        # As long as the idle PING gets: a link that takes lines but confirms none is dead.
+        limit = self.settings.ping_interval + min(PONG_TIMEOUT, self.settings.ping_interval)
+        try:
+            while not client.closed_event.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(client.closed_event.wait(), limit / 2)
+                if self._queue.stalled(limit) and not client.closed_event.is_set():
+                    log.warning("%s: nothing confirmed in %.0f s; reconnecting", self.name, limit)
+                    await self._drop(client)
+        finally:
+            self._queue.detach()
+            self._channels.detach()
+            self._set_ready(False)
+
+    async def _join(self, channel: str) -> None:
+        client = self._client
+        if client is not None and client.connected:
+            await client.rawmsg("JOIN", channel)
 
     async def _connect(self, client: PydleClient) -> None:
         s = self.settings
@@ -290,74 +301,23 @@ class Network:
                 "registration did not complete" if not done else "closed while registering"
             )
 
-    def _make_client(self) -> PydleClient:
-        s = self.settings
-        kwargs: dict[str, Any] = {
-            "nickname": s.nick,
-            "fallback_nicknames": [s.nick + "_", s.nick + "__"],
-            "username": "highlightd",
-            "realname": "highlightd (SMS highlights)",
-        }
-        if s.sasl_username and s.sasl_password:
-            kwargs.update(
-                sasl_username=s.sasl_username,
-                sasl_password=s.sasl_password.get_secret_value(),
-                sasl_mechanism="PLAIN",
-            )
-        return PydleClient(self, channels=s.channels, ping_interval=s.ping_interval, **kwargs)
-
     async def _drop(self, client: PydleClient) -> None:
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             await client.disconnect(expected=True)
-        except (OSError, AttributeError):
-            pass
 
     def _set_ready(self, ready: bool) -> None:
-        if ready:
-            self._ready.set()
-        else:
-            self._ready.clear()
+        self._ready.set() if ready else self._ready.clear()
         self.state_changed.set()
-
-    async def _writer(self) -> None:
-        while True:
-            while not self._queue:
-                self._queued.clear()
-                await self._queued.wait()
-            item = self._queue[0]
-            if item.done.cancelled():
-                self._queue.popleft()
-                continue
-            await self._ready.wait()
-            if wait := self._bucket.delay():
-                await asyncio.sleep(wait)
-                continue
-            client = self._client
-            if client is None or not client.connected or client.connection.writer.is_closing():
-                await asyncio.sleep(0.1)
-                continue
-            try:
-                await client.rawmsg(item.command, *item.params)
-            except (OSError, AttributeError, TimeoutError) as exc:
-                # The line may not have left: keep it at the head for the next connection.
-                log.debug("%s: send failed (%s); will retry after reconnect", self.name, exc)
-                await asyncio.sleep(0.1)
-                continue
-            self._bucket.take()
-            self._queue.popleft()
-            if not item.done.done():
-                item.done.set_result(None)
 
     async def quit(self, message: str = QUIT_MESSAGE) -> None:
         """Say goodbye to the server and stop reconnecting."""
         self._stopping = True
         client = self._client
         if client is not None and client.connected:
-            try:
+            with contextlib.suppress(OSError, AttributeError, TimeoutError):
                 await client.quit(message)
-            except (OSError, AttributeError, TimeoutError):
-                pass
 
 
-async def _all(futures: list[asyncio.Future[None]]) -> None:
-    await asyncio.gather(*futures)
+def _retrieved(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()

@@ -1,0 +1,245 @@
+"""The outgoing lines of one network: rate-limited, and done only when the server confirmed them.
+
+A write to a socket proves nothing (a black-holed link swallows it), so a
+PRIVMSG or NOTICE stays "in flight" until the server shows it processed it:
+its echo where the server offers `echo-message`, else the PONG to a PING we
+send after it (servers answer in order). What is in flight when the link
+drops is sent again, first, on the next connection; what was confirmed never
+is. A refusal (no such nick, cannot send to channel) fails the send's future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from highlightd.core.ratelimit import TokenBucket
+from highlightd.irc.delivery import DeliveryRefused
+
+log = logging.getLogger(__name__)
+
+CONFIRMED = frozenset({"PRIVMSG", "NOTICE"})
+# The numerics that answer a PRIVMSG or NOTICE the server will not pass on.
+REFUSALS = frozenset({"401", "403", "404", "442"})
+BARRIER_PREFIX = "hl"
+# In a backlog, a barrier at least every this many lines, so confirmations keep coming.
+BARRIER_EVERY = 5
+RETRY_PAUSE = 0.1
+# The "numeric" of a line that could not even be written (pydle cannot build it).
+UNWRITABLE = "local"
+
+
+class Link(Protocol):
+    """The connection lines are written to (irc.client.PydleClient)."""
+
+    @property
+    def echo(self) -> bool:
+        """Whether the server echoes our own messages (echo-message)."""
+        ...
+
+    def usable(self) -> bool: ...
+
+    async def write(self, command: str, *params: str) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class _Group:
+    """The lines of one send(): one future, done when every line is confirmed."""
+
+    done: asyncio.Future[None]
+    left: int
+
+    @property
+    def over(self) -> bool:
+        return self.done.done()
+
+
+@dataclass(eq=False, slots=True)
+class _Line:
+    command: str
+    params: tuple[str, ...]
+    group: _Group = field(repr=False)
+    key: str = ""  # the folded target
+    barrier: int | None = None  # the PING written after it (PING mode)
+    written: float = 0.0  # when it was written (monotonic clock)
+
+
+class SendQueue:
+    """One network's outgoing lines; `run` writes them whenever a link is attached."""
+
+    def __init__(self, network: str, bucket: TokenBucket, fold: Callable[[str], str]) -> None:
+        self._network = network
+        self._bucket = bucket
+        self._fold = fold
+        self._pending: collections.deque[_Line] = collections.deque()
+        self._inflight: collections.deque[_Line] = collections.deque()
+        self._wake = asyncio.Event()
+        self._link: Link | None = None
+        self._barriers = itertools.count(1)
+
+    def put(self, command: str, params_list: Sequence[tuple[str, ...]]) -> asyncio.Future[None]:
+        """Queue lines as one unit; the future resolves once all are confirmed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        group = _Group(done, len(params_list))
+        for params in params_list:
+            key = self._fold(params[0]) if params else ""
+            self._pending.append(_Line(command, params, group, key))
+        if not params_list:
+            done.set_result(None)
+        self._wake.set()
+        return done
+
+    def stalled(self, limit: float) -> bool:
+        """Whether the oldest line in flight waits for the server longer than limit seconds."""
+        return bool(self._inflight) and time.monotonic() - self._inflight[0].written > limit
+
+    def attach(self, link: Link) -> None:
+        """A connection is registered: write to it."""
+        self._link = link
+        self._wake.set()
+
+    def detach(self) -> None:
+        """The connection is gone: what it did not confirm goes first on the next one."""
+        self._link = None
+        again = [line for line in self._inflight if not line.group.over]
+        self._inflight.clear()
+        for line in again:
+            line.barrier = None
+        if again:
+            log.info(
+                "%s: %d line(s) unconfirmed when the link dropped; sending them again",
+                self._network,
+                len(again),
+            )
+        self._pending.extendleft(reversed(again))
+
+    # What the server answered, in wire order
+
+    def pong(self, token: str) -> None:
+        """A PONG: every line before the barrier it answers was processed."""
+        if not token.startswith(BARRIER_PREFIX) or not token[len(BARRIER_PREFIX) :].isdigit():
+            return
+        number = int(token[len(BARRIER_PREFIX) :])
+        while self._inflight:
+            head = self._inflight[0]
+            if head.barrier is None or head.barrier > number:
+                break
+            self._inflight.popleft()
+            self._confirm(head)
+
+    def echoed(self, command: str, target: str, text: str) -> None:
+        """Our own message came back (echo-message): the server took it."""
+        key = self._fold(target)
+        candidates = [
+            line for line in self._inflight if line.command == command.upper() and line.key == key
+        ]
+        line = next((c for c in candidates if c.params[-1:] == (text,)), None)
+        if line is None and candidates and not text.startswith("\x01"):
+            line = candidates[0]  # the server changed the text (colours stripped)
+        if line is not None:
+            self._inflight.remove(line)
+            self._confirm(line)
+
+    def refused(self, numeric: str, target: str, reason: str) -> None:
+        """A numeric error naming target: the oldest unconfirmed line to it was refused."""
+        if numeric not in REFUSALS:
+            return
+        key = self._fold(target)
+        window = self._head_window()
+        line = next((line for line in window if line.key == key), None)
+        if line is None:
+            return  # an answer to a line of pydle's own (WHOIS, MODE)
+        log.info("%s: %s refused a line: %s (%s)", self._network, target, reason, numeric)
+        self._fail(line.group, DeliveryRefused(target, numeric, reason))
+
+    def _fail(self, group: _Group, exc: DeliveryRefused) -> None:
+        self._inflight = collections.deque(x for x in self._inflight if x.group is not group)
+        self._pending = collections.deque(x for x in self._pending if x.group is not group)
+        if not group.over:
+            group.done.set_exception(exc)
+
+    def _head_window(self) -> list[_Line]:
+        # Lines up to the first barrier not yet answered: the server's next replies are theirs.
+        if not self._inflight:
+            return []
+        first = self._inflight[0].barrier
+        return list(itertools.takewhile(lambda line: line.barrier == first, self._inflight))
+
+    def _confirm(self, line: _Line) -> None:
+        group = line.group
+        group.left -= 1
+        if group.left <= 0 and not group.over:
+            group.done.set_result(None)
+
+    # Writing
+
+    async def run(self) -> None:
+        while True:
+            while self._pending and self._pending[0].group.over:
+                self._pending.popleft()  # cancelled by the caller, or refused
+            link = self._link
+            barrier = link is not None and self._barrier_due(link)
+            if link is None or not (barrier or self._pending):
+                self._wake.clear()
+                await self._wake.wait()
+            elif not link.usable():
+                await asyncio.sleep(RETRY_PAUSE)
+            elif wait := self._bucket.delay():
+                await asyncio.sleep(wait)
+            elif barrier:
+                await self._write_barrier(link)
+            else:
+                await self._write_one(link)
+
+    async def _write_one(self, link: Link) -> None:
+        line = self._pending.popleft()
+        self._bucket.take()
+        tracked = line.command in CONFIRMED
+        if tracked:
+            # In flight before the write: a drop during it sends the line again.
+            line.written = time.monotonic()
+            self._inflight.append(line)
+        try:
+            await link.write(line.command, *line.params)
+        except (OSError, AttributeError, TimeoutError) as exc:
+            log.debug("%s: write failed (%s); resent after reconnecting", self._network, exc)
+            await asyncio.sleep(RETRY_PAUSE)
+            return
+        except Exception as exc:  # a line pydle cannot build: it fails, not the queue
+            log.exception("%s: cannot write %s %s", self._network, line.command, line.params[:1])
+            target = line.params[0] if line.params else ""
+            self._fail(line.group, DeliveryRefused(target, UNWRITABLE, str(exc)))
+            return
+        if not tracked:
+            self._confirm(line)  # WHO and the like: nothing to resend later
+
+    def _barrier_due(self, link: Link) -> bool:
+        """Whether to PING now: lines wait for it, and what comes next does not."""
+        uncovered = [line for line in self._inflight if line.barrier is None]
+        if not uncovered or link.echo:
+            return False
+        last = uncovered[-1]
+        nxt = self._pending[0] if self._pending else None
+        if nxt is not None and nxt.group is last.group:
+            return False  # never between the lines of one send
+        if nxt is None or len(uncovered) >= BARRIER_EVERY:
+            return True
+        # Two sends to one target in a window could not tell whose refusal is whose.
+        return any(line.key == nxt.key for line in uncovered)
+
+    async def _write_barrier(self, link: Link) -> None:
+        number = next(self._barriers)
+        for line in self._inflight:
+            if line.barrier is None:
+                line.barrier = number
+        self._bucket.take()  # servers count a PING against flooding too
+        try:
+            await link.write("PING", f"{BARRIER_PREFIX}{number}")
+        except Exception as exc:  # the link is going: its lines go again on the next one
+            log.debug("%s: PING failed (%s); resent after reconnecting", self._network, exc)
