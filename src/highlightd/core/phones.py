@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-__all__ = ["PhoneError", "mask_phone", "parse_phone"]
+__all__ = ["PhoneError", "check_region", "mask_phone", "parse_phone"]
 
 HINT = "write the phone number as +<country code><number>, like +15551230001"
 _MASK = "•••••"
@@ -32,6 +32,14 @@ def parse_phone(text: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise PhoneError(f"not a possible phone number: {text[:40]!r}; {HINT}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_region(value: str) -> str:
+    """An ISO 3166 region phonenumbers knows ('us' -> 'US'), for reading national numbers."""
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"not a phone region (ISO 3166 code like US or DE): {value!r}")
+    return region
 
 
 def mask_phone(phone: str) -> str:
