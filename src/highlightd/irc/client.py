@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import pydle
 
+from highlightd import __version__
 from highlightd.core.events import IrcEvent, NickChange, Quit
 
 log = logging.getLogger("highlightd.irc.network")
@@ -161,6 +162,10 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             account = tags.get("account") if isinstance(tags, dict) else None
             self._network.received(nick, target, text, account)
         await super().on_raw_privmsg(message)
+
+    async def on_ctcp_version(self, by: str, target: str, contents: str) -> None:
+        # pydle answers with its own name and version: say who we are instead.
+        await self.ctcp_reply(by, "VERSION", f"highlightd {__version__}")
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _meta = self._parse_user(message.source)

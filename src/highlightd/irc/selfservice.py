@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from highlightd.config import Settings
+from highlightd.core.commands import asks_for_help
 from highlightd.core.events import IrcMessage
 from highlightd.core.ircnames import nick_key
 from highlightd.core.records import User
@@ -22,6 +23,7 @@ from highlightd.store import Store
 log = logging.getLogger(__name__)
 
 FAILED = "that did not work this time; try again in a minute"
+POINTER = "{}: I take commands by private message: /msg {} HELP"
 
 
 class SelfService:
@@ -47,11 +49,21 @@ class SelfService:
     def submit(self, message: IrcMessage) -> None:
         self._queue.put_nowait(message)
 
+    def heard(self, message: IrcMessage) -> None:
+        """A channel line: "<bot>: help" there gets one line pointing to private messages."""
+        network = self._networks.get(message.network)
+        if network is not None and asks_for_help(message.text, network.own_nick, network.fold):
+            self._queue.put_nowait(message)
+
     async def run(self) -> None:
         while True:
             message = await self._queue.get()
             network = self._networks.get(message.network)
             if network is None:
+                continue
+            if message.channel:
+                # Commands answer with the sender's settings: never in a channel.
+                network.send(message.channel, POINTER.format(message.sender, network.own_nick))
                 continue
             try:
                 answer = await self.handle(network, message)
@@ -70,6 +82,7 @@ class SelfService:
             own_nick=network.own_nick,
             require_account=network.settings.require_account,
             fold=network.fold,
+            channels=tuple(network.settings.channels),
         )
         answer = await answer_irc(
             self._desk,

@@ -23,6 +23,7 @@ class Asker:
     own_nick: str  # the bot's nick there, for "/msg <bot> VERIFY <code>"
     require_account: bool
     fold: Callable[[str], str]  # the network's casemapping
+    channels: tuple[str, ...] | None = None  # where the bot is; None: not known
 
     def refused(self, bound_to: str | None, registering: bool = False) -> list[str] | None:
         """The answer when the sender may not act for this registration, else None."""
