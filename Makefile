@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= highlightd.toml
 
-.PHONY: install test-servers test lint format run bench clean
+.PHONY: install test-servers test lint format run demo bench clean
 
 install: $(VENV)/.installed
 
@@ -12,6 +12,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# See it work, offline: a local IRC server, the daemon and a scripted scene; Ctrl-C ends it.
+demo: install $(VENV)/.demo-installed
+	$(BIN)/highlightd demo
+
+# miniircd, the demo's IRC server where Debian's ngircd is not installed.
+$(VENV)/.demo-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[demo]'
 	touch $@
 
 # The tests talk to a real IRC server: ngircd from Debian (miniircd from PyPI is the fallback).

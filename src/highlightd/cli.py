@@ -90,10 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=common, help="see it work: a local IRC server, offline")
     demo.add_argument("--once", action="store_true", help="run the scene, then exit (0: it worked)")
     demo.add_argument("--dir", type=Path, default=Path("demo"), help="its folder (default: ./demo)")
+    demo.add_argument(
+        "--ircd",
+        choices=["auto", "ngircd", "miniircd"],
+        default="auto",
+        help="the IRC server to start (default: ngircd when installed, else miniircd)",
+    )
     demo_sub = demo.add_subparsers(dest="demo_command")
     reply = demo_sub.add_parser("reply", parents=common, help="answer by SMS, to the running demo")
     reply.add_argument("text")
-    reply.add_argument("--dir", type=Path, default=Path("demo"), help="the demo's folder")
+    reply.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the demo's folder")
 
     init = sub.add_parser("init", parents=common, help="write a commented config for one network")
     init.add_argument("--network", required=True, help="a short name, like libera")

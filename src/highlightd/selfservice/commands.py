@@ -33,11 +33,7 @@ MAX_KEYWORDS = 30
 REGISTRY: Registry[Command] = Registry()
 command = REGISTRY.command
 # Carrier words, handled by Twilio: not our commands, but asked about (HELP STOP).
-REGISTRY.topic(
-    "STOP",
-    "by SMS only: answer STOP to any of our SMS and none come until you text START "
-    "(your carrier's rule; Twilio keeps it). UNREGISTER here forgets you",
-)
+REGISTRY.topic("STOP", "by SMS only: answer STOP to any of our SMS; none come until START")
 REGISTRY.topic("START", "by SMS only: after STOP, text START and SMS come again")
 
 
