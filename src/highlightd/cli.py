@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo_sub = demo.add_subparsers(dest="demo_command")
     reply = demo_sub.add_parser("reply", parents=common, help="answer by SMS, to the running demo")
-    reply.add_argument("text")
+    reply.add_argument("text", help="the answer, as the demo user's SMS")
     reply.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the demo's folder")
 
     init = sub.add_parser("init", parents=common, help="write a commented config for one network")

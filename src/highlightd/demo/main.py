@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from highlightd.config import Settings
@@ -27,7 +28,7 @@ from highlightd.infra.logs import LogSpec
 
 DEMO_PHONE = "+15550100001"  # 555-0100 to 0199: reserved for fiction
 FROM_NUMBER = "+15005550006"  # Twilio's own number for tests
-COOLDOWN = 60  # seconds: short enough to see a digest while trying it
+COOLDOWN = 30  # seconds: short enough to see a digest while trying it
 MARKER = ".highlightd-demo"
 START_LIMIT = 30.0
 
@@ -127,7 +128,7 @@ async def _reply(folder: Path, text: str) -> int:
         return 1
     try:
         status = await post_sms(state, text)
-    except OSError as exc:
+    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
         print(f"highlightd demo: the demo in {folder} does not answer: {exc}", file=sys.stderr)
         return 1
     print(f"posted as {USER}'s SMS; the webhook answered HTTP {status}")
@@ -179,7 +180,7 @@ async def _play(
                 f"[0] highlightd: embedded Valkey, SQLite in {folder}, console SMS, "
                 f"webhook {state.webhook}"
             )
-            scene = Scene(show, ircd, daemon, state)
+            scene = Scene(show, ircd, state)
             try:
                 await _until_stopped(scene.play(), stop)
             finally:
@@ -253,9 +254,9 @@ def instructions(state: DemoState, folder: Path) -> str:
 It stays up until Ctrl-C. Try it with any IRC client:
   /connect 127.0.0.1 {state.irc_port}      (plain text, no TLS)
   /join {CHANNEL}
-  {USER}: hello?                    -> the SMS to {USER} appears here
-Answer as {USER}, by SMS (it goes to whoever mentioned her last):
+  {USER}: hello?                    -> the SMS to {USER} appears here (within {COOLDOWN} s
+                                     of her last SMS it waits, then goes as one digest)
+Once it appeared, answer as {USER} by SMS (it goes to whoever her last SMS was about):
   {program} demo reply{folder_opt} "on my way"
   or, once:  {curl_command(state, "on my way")}
-Register yourself: /msg {BOT} REGISTER +15550100002 (the code's SMS appears here), then HELP.
-Mentions within {COOLDOWN} s of an SMS wait, then go as one digest (policy.cooldown)."""
+Register yourself: /msg {BOT} REGISTER +15550100002 (the code's SMS appears here), then HELP."""

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from highlightd.daemon import Daemon
 from highlightd.demo.ircclient import DemoClient, Line
 from highlightd.demo.ircd import LocalIrcd
 from highlightd.demo.reply import DemoState, post_sms
@@ -82,8 +81,8 @@ def watching(show: Show, quiet: bool) -> Iterator[None]:
 class Scene:
     """The steps, in order; `play` raises StepFailed naming the first that did not happen."""
 
-    def __init__(self, show: Show, ircd: LocalIrcd, daemon: Daemon, state: DemoState) -> None:
-        self.show, self.ircd, self.daemon, self.state = show, ircd, daemon, state
+    def __init__(self, show: Show, ircd: LocalIrcd, state: DemoState) -> None:
+        self.show, self.ircd, self.state = show, ircd, state
         self.clients: list[DemoClient] = []
         self._number = 0
 
