@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= highlightd.toml
 
-.PHONY: install install-run lock test-servers test lint format run bench clean
+.PHONY: install install-run lock test-servers test lint format run demo bench clean
 
 # Both installs come from hashed lock files (`make lock`), so a fresh machine gets
 # exactly the versions the tests passed with. `install-run` is what `make run` needs
@@ -40,6 +40,15 @@ lock:
 	.venv-lock/bin/pip install --quiet $(UV)
 	.venv-lock/bin/uv pip compile $(LOCK_FLAGS) -o $(RUN_LOCK) pyproject.toml
 	.venv-lock/bin/uv pip compile $(LOCK_FLAGS) --extra dev -c $(RUN_LOCK) -o $(DEV_LOCK) pyproject.toml
+
+# See it work, offline: a local IRC server, the daemon and a scripted scene; Ctrl-C ends it.
+demo: install-run $(VENV)/.demo-installed
+	$(BIN)/highlightd demo
+
+# miniircd, the demo's IRC server where Debian's ngircd is not installed.
+$(VENV)/.demo-installed: $(VENV)/.installed-run
+	$(BIN)/pip install --quiet -e '.[demo]'
+	touch $@
 
 # The tests talk to a real IRC server: ngircd from Debian (miniircd from PyPI is the fallback).
 test-servers:

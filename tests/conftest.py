@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
+from highlightd.infra.logs import LIBRARIES
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
 
@@ -63,3 +65,18 @@ async def irc_client_factory(irc_server: IrcServer) -> AsyncIterator[IrcClientFa
     yield connect
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def saved_logging() -> Iterator[None]:
+    """For tests that run `highlightd` in-process: its log setup is process-wide; undo it."""
+    names = ["", "highlightd", "pydle", *LIBRARIES]
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)

@@ -1,4 +1,5 @@
-"""A local fake of the part of Twilio's REST API highlightd uses: creating a Message."""
+"""A local fake of the part of Twilio's REST API highlightd uses: creating a Message, and
+fetching the Account (the credential check at start-up)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.messages: list[FakeMessage] = []
         self.requests = 0  # POSTs to the Messages endpoint, including refused ones
+        self.account_fetches = 0  # GETs of the Account resource, including refused ones
         self._outcomes: deque[_Failure | _Hang | _Drop | _Garble] = deque()
         self._changed = asyncio.Condition()
         self._release = asyncio.Event()
@@ -113,6 +115,7 @@ class FakeTwilio:
         app.router.add_post(
             f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message
         )
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}.json", self._fetch_account)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -146,6 +149,29 @@ class FakeTwilio:
         except (binascii.Error, UnicodeDecodeError):
             return False
         return user == self.account_sid and password == self.auth_token
+
+    async def _fetch_account(self, request: web.Request) -> web.Response:
+        self.account_fetches += 1
+        if not self._authenticated(request) or request.match_info["account_sid"] != (
+            self.account_sid
+        ):
+            return _error(401, 20003, "Authenticate")
+        now = format_datetime(datetime.now(UTC))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}"
+        return web.json_response(
+            {
+                "auth_token": self.auth_token,
+                "date_created": now,
+                "date_updated": now,
+                "friendly_name": "highlightd test account",
+                "owner_account_sid": self.account_sid,
+                "sid": self.account_sid,
+                "status": "active",
+                "subresource_uris": {"messages": f"{uri}/Messages.json"},
+                "type": "Full",
+                "uri": f"{uri}.json",
+            }
+        )
 
     async def _create_message(self, request: web.Request) -> web.Response:
         self.requests += 1

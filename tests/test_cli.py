@@ -239,7 +239,7 @@ def test_add_unknown_network_names_the_known_ones(
     capsys: pytest.CaptureFixture[str], config: str
 ) -> None:
     code, _, err = add(capsys, config, "alice", network="efnet")
-    assert code == 1
+    assert code == 2  # a name the config does not have: a usage error, like users list's
     assert "'efnet'" in err
     assert "libera, oftc" in err
     assert listed(capsys, config) == []
@@ -266,7 +266,7 @@ def test_remove_unknown_network(capsys: pytest.CaptureFixture[str], config: str)
     code, _, err = run(
         capsys, "users", "remove", "--config", config, "--network", "efnet", "--nick", "alice"
     )
-    assert code == 1
+    assert code == 2
     assert "no network named 'efnet'" in err
 
 

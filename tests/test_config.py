@@ -83,17 +83,17 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> str:
         ),
         pytest.param(
             TWILIO.replace(SID, "XX" + SID[2:]),
-            "twilio.account_sid: String should match pattern",
+            "twilio.account_sid: an Account SID is AC and 32 hex digits",
             id="account-sid-prefix",
         ),
         pytest.param(
             TWILIO.replace(SID, SID[:-1]),
-            "twilio.account_sid: String should match pattern",
+            "twilio.account_sid: an Account SID is AC and 32 hex digits",
             id="account-sid-short",
         ),
         pytest.param(
             TWILIO.replace(SID, SID[:-1] + "g"),
-            "twilio.account_sid: String should match pattern",
+            "twilio.account_sid: an Account SID is AC and 32 hex digits",
             id="account-sid-not-hex",
         ),
         pytest.param(
@@ -166,8 +166,10 @@ def test_config_env_var_names_missing_file(tmp_path: Path, monkeypatch: pytest.M
 
 def test_example_config_loads() -> None:
     settings = load_settings(str(REPO / "config.example.toml"))
-    assert [n.name for n in settings.networks] == ["libera"]
-    assert settings.networks[0].channels == ["#highlightd"]
+    # A placeholder, never a live network where every trial bot sits with one nick.
+    assert [n.name for n in settings.networks] == ["example"]
+    assert settings.networks[0].host == "irc.example.net"
+    assert settings.networks[0].channels == ["#CHANGE-ME"]
     assert settings.sms.backend == "console"
     assert settings.redis.url == "embedded"
 

@@ -123,7 +123,7 @@ def test_explain_unknown_user_or_network(capsys: pytest.CaptureFixture[str], con
     assert code == 1
     assert "zed is not registered on libera" in out
     code = main(["explain", "--config", config, "--network", "oftc", "--nick", "alice", "x"])
-    assert code == 1
+    assert code == 2  # a network the config does not have: a usage error
     assert "no network named 'oftc'" in capsys.readouterr().err
 
 

@@ -69,15 +69,16 @@ def test_a_changed_secret_is_named_but_never_shown() -> None:
     assert waiting == ["twilio.auth_token"]
 
 
-def test_log_level_quiets_chatty_libraries_unless_debugging() -> None:
-    root = logging.getLogger()
-    before = root.level, logging.getLogger("pydle").level
+def test_log_level_changes_our_loggers_and_leaves_the_libraries_alone() -> None:
+    ours, pydle = logging.getLogger("highlightd"), logging.getLogger("pydle")
+    before = ours.level, pydle.level
     try:
+        pydle.setLevel(logging.ERROR)
         set_log_level("INFO")
-        assert logging.getLogger("pydle").level == logging.ERROR
+        assert ours.level == logging.INFO
         set_log_level("DEBUG")
-        assert root.level == logging.DEBUG
-        assert logging.getLogger("pydle").level == logging.NOTSET
+        assert ours.level == logging.DEBUG
+        assert pydle.level == logging.ERROR  # libraries: only --log-level names them
     finally:
-        root.setLevel(before[0])
-        logging.getLogger("pydle").setLevel(before[1])
+        ours.setLevel(before[0])
+        pydle.setLevel(before[1])

@@ -1,62 +1,129 @@
-"""The `highlightd` command: run, check-config, explain, users add|list|remove|export."""
+"""The `highlightd` command: run, demo, init, check-config, explain, users, sms test.
+
+Global options (--config, --log-level, --log-format) go before or after the
+subcommand. Exit codes: 0 done, 1 failed, 2 a bad config or a name the config
+does not have (argparse's own usage errors are 2 as well).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 from typing import cast
 
 from highlightd import __version__
-from highlightd.config import ConfigError, LogSettings, Settings, load_settings
-from highlightd.core.ircnames import check_nick, nick_key
-from highlightd.core.phones import mask_phone, parse_phone
+from highlightd.admin import EXIT_USAGE, AdminError
+from highlightd.admin.checks import env_overrides, looked_in, refuse_to_run, storage_problem
+from highlightd.admin.checks import warnings as config_warnings
+from highlightd.admin.smstest import sms_test
+from highlightd.admin.template import NetworkChoice, write_init
+from highlightd.admin.users import (
+    add_user,
+    database_warnings,
+    export_user,
+    list_users,
+    opened,
+    remove_user,
+    require_network,
+)
+from highlightd.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    LogSettings,
+    Settings,
+    find_config,
+    load_settings,
+)
 from highlightd.daemon import Role, run_main
+from highlightd.demo import run_demo
 from highlightd.explain import ExplainError, explain
-from highlightd.reload import set_log_level
-from highlightd.store import SchemaTooNew, Store, UserExists
+from highlightd.infra import logs
 
-EXIT_BAD_CONFIG = 2
+EXIT_BAD_CONFIG = EXIT_USAGE
 
 
-class CommandError(Exception):
-    """A command cannot do what was asked; the message says why."""
+def _log_spec(text: str) -> logs.LogSpec:
+    try:
+        return logs.parse_level(text)
+    except logs.LogSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _globals(suppress: bool) -> argparse.ArgumentParser:
+    """The options every subcommand takes, before or after its name."""
+    # After the name, an option left out must not reset what was given before it.
+    default = argparse.SUPPRESS if suppress else None
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help=f"config file (default: $HIGHLIGHTD_CONFIG, then ./{DEFAULT_CONFIG})",
+    )
+    common.add_argument(
+        "--log-level",
+        metavar="LEVEL[:LIBS]",
+        type=_log_spec,
+        default=default,
+        help="debug, info (default), warning or error, for highlightd's own logs; "
+        "libraries stay at warning unless named: debug:pydle,redis or debug:all",
+    )
+    common.add_argument(
+        "--log-format", choices=logs.FORMATS, default=default, help="text (default) or json lines"
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="highlightd",
         description="Texts you when you are mentioned on IRC, and says your SMS answer back.",
+        parents=[_globals(False)],
     )
     parser.add_argument("--version", action="version", version=f"highlightd {__version__}")
-    config_help = "config file (default: $HIGHLIGHTD_CONFIG, then ./highlightd.toml)"
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help=config_help)
+    common = [_globals(True)]
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", parents=[common], help="run the daemon")
+    run = sub.add_parser("run", parents=common, help="run the daemon")
     run.add_argument(
         "--role",
         choices=["all", "irc", "web"],
         default="all",
         help="which half to run (default: all); split roles share one redis.url",
     )
-    run.add_argument(
-        "--log-level",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="overrides log.level in the config (default: INFO)",
+    demo = sub.add_parser("demo", parents=common, help="see it work: a local IRC server, offline")
+    demo.add_argument("--once", action="store_true", help="run the scene, then exit (0: it worked)")
+    demo.add_argument("--dir", type=Path, default=Path("demo"), help="its folder (default: ./demo)")
+    demo.add_argument(
+        "--ircd",
+        choices=["auto", "ngircd", "miniircd"],
+        default="auto",
+        help="the IRC server to start (default: ngircd when installed, else miniircd)",
     )
+    demo_sub = demo.add_subparsers(dest="demo_command")
+    reply = demo_sub.add_parser("reply", parents=common, help="answer by SMS, to the running demo")
+    reply.add_argument("text", help="the answer, as the demo user's SMS")
+    reply.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the demo's folder")
 
-    sub.add_parser("check-config", parents=[common], help="validate the config and exit")
+    init = sub.add_parser("init", parents=common, help="write a commented config for one network")
+    init.add_argument("--network", required=True, help="a short name, like libera")
+    init.add_argument("--host", required=True, help="the IRC server, like irc.libera.chat")
+    init.add_argument("--nick", required=True, help="the bot's nick: one nobody else uses")
+    init.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
+    init.add_argument("--port", type=int, help="default: 6697 with TLS, 6667 without")
+    init.add_argument("--no-tls", action="store_true", help="plain text (port 6667)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    sub.add_parser("check-config", parents=common, help="validate the config and exit")
 
     explain = sub.add_parser(
-        "explain", parents=[common], help="say what would happen to a line for a user, and why"
+        "explain", parents=common, help="say what would happen to a line for a user, and why"
     )
     explain.add_argument("--network", required=True)
     explain.add_argument("--nick", required=True, help="the registered user")
@@ -70,145 +137,159 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("line", help="the IRC line, quoted")
 
-    users = sub.add_parser("users", help="manage registered users (admin path)")
+    users = sub.add_parser("users", parents=common, help="manage registered users (admin path)")
     users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", parents=[common], help="register a nick's phone")
+    add = users_sub.add_parser("add", parents=common, help="register a nick's phone")
     add.add_argument("--network", required=True)
     add.add_argument("--nick", required=True)
     add.add_argument("--phone", required=True, help="E.164, like +15551230001")
-    lst = users_sub.add_parser("list", parents=[common], help="list registered users")
+    lst = users_sub.add_parser("list", parents=common, help="list registered users")
     lst.add_argument("--network")
     lst.add_argument("--show-phone", action="store_true", help="print numbers unmasked")
     rm = users_sub.add_parser(
-        "remove", parents=[common], help="unregister a nick and erase its phone's SMS and logs"
+        "remove", parents=common, help="unregister a nick and erase its phone's SMS and logs"
     )
     rm.add_argument("--network", required=True)
     rm.add_argument("--nick", required=True)
     export = users_sub.add_parser(
-        "export", parents=[common], help="print what is stored about a nick, as JSON"
+        "export", parents=common, help="print what is stored about a nick, as JSON"
     )
     export.add_argument("--network", required=True)
     export.add_argument("--nick", required=True)
+
+    sms = sub.add_parser("sms", parents=common, help="the SMS side")
+    sms_sub = sms.add_subparsers(dest="sms_command", required=True)
+    test = sms_sub.add_parser("test", parents=common, help="send one SMS, report Twilio's answer")
+    test.add_argument("--to", required=True, help="E.164, like +15551230001")
     return parser
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # pydle logs every unknown numeric at WARNING and much else at INFO: quiet unless DEBUG.
-    set_log_level(level)
-
-
-def _run_settings(config: str | None, log_level: str | None) -> Settings:
-    """The daemon's settings, at start and on SIGHUP: --log-level wins over the file."""
-    settings = load_settings(config)
-    if log_level is None:
-        return settings
-    return settings.model_copy(update={"log": LogSettings.model_validate({"level": log_level})})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"highlightd: bad config:\n{exc}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    try:
-        if args.command == "check-config":
-            return _check_config(settings)
-        if args.command == "run":
-            load = partial(_run_settings, args.config, args.log_level)
-            settings = load()
-            _setup_logging(settings.log.level)
-            return asyncio.run(run_main(settings, cast(Role, args.role), load))
-        if args.command == "explain":
-            return asyncio.run(_explain(settings, args))
-        return asyncio.run(_users(settings, args))
-    except CommandError as exc:
+        if args.command == "init":
+            return _init(args)
+        if args.command == "demo":
+            return run_demo(args.dir, args.demo_command, args, _logging(args, "warning"))
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as exc:
+            print(f"highlightd: bad config:\n{exc}", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+        return _command(args, settings, find_config(args.config))
+    except AdminError as exc:
         print(f"highlightd: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
 
-def _check_config(settings: Settings) -> int:
+def _run_settings(config: str | None, spec: logs.LogSpec | None) -> Settings:
+    """The daemon's settings, at start and on SIGHUP: --log-level wins over log.level."""
+    settings = load_settings(config)
+    if spec is None:
+        return settings
+    level = logging.getLevelName(spec.level)
+    return settings.model_copy(update={"log": LogSettings.model_validate({"level": level})})
+
+
+def _logging(args: argparse.Namespace, default: str) -> logs.LogSpec:
+    spec: logs.LogSpec = args.log_level or logs.parse_level(default)
+    logs.setup(spec, args.log_format or "text")
+    return spec
+
+
+def _command(args: argparse.Namespace, settings: Settings, config_file: Path | None) -> int:
+    if args.command == "check-config":
+        return asyncio.run(_check_config(settings, config_file))
+    if args.command == "run":
+        refuse_to_run(settings, config_file, args.role)
+        _logging(args, settings.log.level)
+        load = partial(_run_settings, args.config, args.log_level)
+        return asyncio.run(run_main(load(), cast(Role, args.role), load))
+    if args.command == "explain":
+        return asyncio.run(_explain(settings, args))
+    if args.command == "sms":
+        _logging(args, "warning")
+        print("\n".join(asyncio.run(sms_test(settings, args.to))))
+        return 0
+    return asyncio.run(_users(settings, config_file, args))
+
+
+def _init(args: argparse.Namespace) -> int:
+    tls = not args.no_tls
+    network = NetworkChoice(
+        name=args.network,
+        host=args.host,
+        nick=args.nick,
+        channels=tuple(args.channel),
+        port=args.port or (6697 if tls else 6667),
+        tls=tls,
+    )
+    print(write_init(Path(args.config or DEFAULT_CONFIG), network, args.force))
+    return 0
+
+
+async def _check_config(settings: Settings, config_file: Path | None) -> int:
     names = ", ".join(n.name for n in settings.networks) or "none"
     print(
         f"config ok: {len(settings.networks)} network(s) ({names}), sms {settings.sms.backend}, "
         f"redis {'embedded' if settings.redis.url == 'embedded' else 'external'}, "
         f"storage {settings.storage.path}"
     )
+    print(f"  read {config_file}" if config_file else f"  no config file ({looked_in()})")
+    if env := env_overrides():
+        print(f"  and the environment: {', '.join(env)}")
+    found = config_warnings(settings)
+    if problem := storage_problem(settings, config_file):
+        found.append(problem)
+    found += await database_warnings(settings)
+    for line in found:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
-async def _open(settings: Settings) -> Store:
-    try:
-        return await Store.open(settings.storage.path)
-    except (sqlite3.Error, OSError, SchemaTooNew) as exc:
-        raise CommandError(f"cannot open {settings.storage.path}: {exc}") from exc
-
-
 async def _explain(settings: Settings, args: argparse.Namespace) -> int:
-    store = await _open(settings)
-    try:
-        lines = await explain(
-            settings,
-            store,
-            args.network,
-            args.nick,
-            args.line,
-            args.sender,
-            args.channel,
-            now=time.time(),
-            as_nick=args.as_nick,
-        )
-    except ExplainError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        await store.close()
+    require_network(settings, args.network)
+    if settings.network(args.network) is None:
+        raise AdminError(f"no network named {args.network!r}: the config has none", EXIT_USAGE)
+    async with opened(settings, create=False) as store:
+        if store is None:
+            raise AdminError(
+                f"{args.nick} is not registered on {args.network}: "
+                f"no database at {settings.storage.path} yet"
+            )
+        try:
+            lines = await explain(
+                settings,
+                store,
+                args.network,
+                args.nick,
+                args.line,
+                args.sender,
+                args.channel,
+                now=time.time(),
+                as_nick=args.as_nick,
+            )
+        except ExplainError as exc:
+            raise AdminError(str(exc)) from exc
     print("\n".join(lines))
     return 0
 
 
-async def _users(settings: Settings, args: argparse.Namespace) -> int:
-    store = await _open(settings)
-    try:
-        if args.users_command == "list":
-            users = await store.users.all(args.network)
-            for u in users:
-                phone = u.phone if args.show_phone else mask_phone(u.phone)
-                print(f"{u.network}\t{u.nick}\t{phone}")
-            print(f"{len(users)} user(s)", file=sys.stderr)
-            return 0
-        network = args.network
-        if settings.networks and settings.network(network) is None:
-            known = ", ".join(n.name for n in settings.networks)
-            raise CommandError(f"no network named {network!r} in the config (have: {known})")
-        try:
-            nick = check_nick(args.nick)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        if args.users_command == "remove":
-            if not await store.privacy.unregister(network, nick_key(nick)):
-                raise CommandError(f"{nick} is not registered on {network}")
-            print(f"removed {nick} on {network}")
-            return 0
-        if args.users_command == "export":
-            if (stored := await store.privacy.export(network, nick_key(nick))) is None:
-                raise CommandError(f"{nick} is not registered on {network}")
-            print(json.dumps(stored, indent=2, ensure_ascii=False))
-            return 0
-        try:
-            phone = parse_phone(args.phone, settings.defaults.region)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        try:
-            await store.users.add(network, nick, nick_key(nick), phone)
-        except UserExists as exc:
-            raise CommandError(str(exc)) from exc
-        print(f"added {nick} on {network} ({mask_phone(phone)})")
-        return 0
-    finally:
-        await store.close()
+async def _users(settings: Settings, config_file: Path | None, args: argparse.Namespace) -> int:
+    if args.users_command == "list":
+        *rows, count = await list_users(settings, args.network, args.show_phone)
+        for row in rows:
+            print(row)
+        print(count, file=sys.stderr)
+    elif args.users_command == "remove":
+        print(await remove_user(settings, args.network, args.nick))
+    elif args.users_command == "export":
+        print(await export_user(settings, args.network, args.nick))
+    else:
+        done, warnings = await add_user(settings, config_file, args.network, args.nick, args.phone)
+        print(done)
+        for line in warnings:
+            print(f"warning: {line}", file=sys.stderr)
+    return 0

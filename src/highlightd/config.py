@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,8 +27,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from highlightd.core.clock import check_timezone
 from highlightd.core.ircnames import check_channel, check_nick
-from highlightd.core.phones import parse_phone
+from highlightd.core.phones import check_region, home_region, parse_phone
 
 DEFAULT_CONFIG = Path("highlightd.toml")
 
@@ -52,16 +54,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _region(value: str) -> str:
-    region = value.upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"not a phone region (ISO 3166 code like US or DE): {value!r}")
-    return region
-
-
 class DefaultsSettings(_Section):
     # Lets users REGISTER a national number ("(555) 123-0001") instead of +1...
-    region: Annotated[str, AfterValidator(_region)] | None = None
+    region: Annotated[str, AfterValidator(check_region)] | None = None
 
 
 class StorageSettings(_Section):
@@ -76,7 +71,7 @@ class RedisSettings(_Section):
 
 # A form field name as Twilio writes them (CamelCase), for web.extra_form_keys.
 FormKey = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,63}$")]
-Region = Annotated[str, AfterValidator(_region)]
+Region = Annotated[str, AfterValidator(check_region)]
 
 
 class WebSettings(_Section):
@@ -130,15 +125,7 @@ class TwilioSettings(_Section):
     timeout: float = Field(default=15.0, gt=0)
 
 
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"not an IANA timezone (like Europe/Berlin): {value!r}") from None
-    return value
-
-
-Timezone = Annotated[str, AfterValidator(_timezone)]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
 
 
 class PolicySettings(_Section):
@@ -256,14 +243,8 @@ class Settings(BaseSettings):
             return frozenset(self.sms.allowed_countries)
         if self.defaults.region:
             return frozenset({self.defaults.region})
-        if self.twilio is not None:
-            number = phonenumbers.parse(self.twilio.from_number, None)
-            # A number outside phonenumbers' tables: the main country of its code (+1: US).
-            region = phonenumbers.region_code_for_number(
-                number
-            ) or phonenumbers.region_code_for_country_code(number.country_code or 0)
-            if region in phonenumbers.SUPPORTED_REGIONS:
-                return frozenset({region})
+        if self.twilio is not None and (region := home_region(self.twilio.from_number)):
+            return frozenset({region})
         return frozenset()
 
 
@@ -277,32 +258,85 @@ def config_path(explicit: str | None) -> tuple[Path, bool]:
     return DEFAULT_CONFIG, False
 
 
+def find_config(explicit: str | None = None) -> Path | None:
+    """The config file load_settings reads, or None when it runs on defaults alone."""
+    path, _named = config_path(explicit)
+    return path if path.is_file() else None
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
     return out or "(top level)"
 
 
-def _describe(exc: ValidationError) -> list[str]:
+def _env_names(loc: tuple[int | str, ...]) -> list[str]:
+    """The HIGHLIGHTD_* variables set now that feed this key path, the most precise first."""
+    keys = [str(part) for part in itertools.takewhile(lambda part: isinstance(part, str), loc)]
+    env = {name.upper(): name for name in os.environ}
+    wanted = ("HIGHLIGHTD_" + "__".join(keys[:n]).upper() for n in range(len(keys), 0, -1))
+    return [env[name] for name in wanted if name in env]
+
+
+_PATTERNS = {  # what a pattern means, for the fields that have one
+    "account_sid": "an Account SID is AC and 32 hex digits, as the Twilio console shows it",
+    "name": "a network name is 1 to 32 letters, digits, '_', '.' or '-'",
+}
+_JSON_HINT = (
+    "list and table values in the environment must be JSON, "
+    """like HIGHLIGHTD_POLICY__IGNORE_NICKS='["somebot"]'"""
+)
+
+
+def _wording(err: Any) -> str:
+    """pydantic's message, said for a person who edits a config file."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    field = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
+    value = str(err.get("input", ""))[:60]
+    if err["type"].startswith("url_"):  # url_parsing, url_scheme, ...
+        return f"not a URL: {value!r}; write it in full, like https://sms.example.org"
+    if err["type"] == "string_pattern_mismatch" and field in _PATTERNS:
+        return f"{_PATTERNS[field]}, not {value!r}"
+    # pydantic prefixes "Value error, " to our own ValueError messages.
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _describe(exc: ValidationError, source: str) -> list[str]:
+    """One line per problem: where it comes from (the file, or a variable), key path, why."""
     lines = []
     for err in exc.errors(include_url=False):
-        # pydantic prefixes "Value error, " to our own ValueError messages.
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{_key_path(tuple(err['loc']))}: {msg}")
+        loc, msg = tuple(err["loc"]), _wording(err)
+        env = _env_names(loc)
+        if env and err["type"] in ("list_type", "dict_type", "model_type"):
+            msg += "; " + _JSON_HINT
+        lines.append(f"{'environment ' + env[0] if env else source}: {_key_path(loc)}: {msg}")
     return lines
+
+
+def _env_error(exc: SettingsError) -> str:
+    """pydantic-settings could not read a HIGHLIGHTD_* variable: name the unreadable one."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match[1] if match else ""
+    prefix = f"HIGHLIGHTD_{field.upper()}"
+    names = [n for n in os.environ if n.upper() == prefix or n.upper().startswith(prefix + "__")]
+    unreadable = [n for n in names if not _is_json(os.environ[n])] or names or [prefix]
+    return f"environment {unreadable[0]}: {field}: cannot read it: {_JSON_HINT}"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def load_settings(explicit: str | None = None) -> Settings:
     """Read the config file (if any) and the environment; raise ConfigError when unusable."""
     path, named = config_path(explicit)
     data: dict[str, Any] = {}
-    # Errors name the file when there is one; values can also come from the environment.
     source = str(path) if path.is_file() else "config"
     if path.is_file():
         try:
@@ -317,7 +351,6 @@ def load_settings(explicit: str | None = None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(f"{source}: {line}" for line in _describe(exc))) from exc
+        raise ConfigError("\n".join(_describe(exc, source))) from exc
     except SettingsError as exc:
-        # A HIGHLIGHTD_* variable holding something that is not JSON for a list or table.
-        raise ConfigError(f"environment: {exc}") from exc
+        raise ConfigError(_env_error(exc)) from exc

@@ -22,7 +22,7 @@ from highlightd.infra.lock import FolderInUse, FolderLock, lock_folder
 from highlightd.infra.metrics import Metrics
 from highlightd.reload import reread
 from highlightd.retention import prune_daily
-from highlightd.sms.gateway import ConsoleGateway, SmsGateway, TwilioGateway
+from highlightd.sms.gateway import ConsoleGateway, SmsError, SmsGateway, TwilioGateway
 from highlightd.store import SchemaTooNew, Store
 from highlightd.web.app import WebDeps
 from highlightd.web.outbox import Outbox
@@ -154,7 +154,7 @@ class Daemon:
         if self.settings.sms.backend == "console" or twilio is None:
             return ConsoleGateway()
         public = self.settings.web.public_url
-        return await TwilioGateway.create(
+        gateway = await TwilioGateway.create(
             account_sid=twilio.account_sid,
             auth_token=twilio.auth_token.get_secret_value(),
             from_number=twilio.from_number,
@@ -162,6 +162,12 @@ class Daemon:
             status_callback=str(public).rstrip("/") + "/twilio/status" if public else None,
             timeout=twilio.timeout,
         )
+        try:
+            await gateway.verify()  # bad credentials: say so now, not at the first highlight
+        except SmsError as exc:
+            await gateway.aclose()
+            raise StartupError(str(exc)) from exc
+        return gateway
 
     async def _start_irc(
         self, group: asyncio.TaskGroup, store: Store, bus: Bus, gateway: SmsGateway

@@ -18,8 +18,6 @@ log = logging.getLogger(__name__)
 
 RELOADABLE = ("policy", "defaults", "log")
 NETWORK_RELOADABLE = ("policy", "require_account")
-# Chatty libraries stay quiet unless we debug.
-QUIET_LOGGERS = {"pydle": logging.ERROR, "aiohttp.access": logging.WARNING}
 
 
 def reread(load: Callable[[], Settings], running: Settings) -> Settings | None:
@@ -90,7 +88,5 @@ def _differences(old: Any, new: Any, path: str) -> list[str]:
 
 
 def set_log_level(level: str) -> None:
-    """Set the root logger's level; the chatty libraries follow only when debugging."""
-    logging.getLogger().setLevel(level)
-    for name, quiet in QUIET_LOGGERS.items():
-        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else quiet)
+    """Set the level of highlightd's own loggers; libraries keep what --log-level named."""
+    logging.getLogger("highlightd").setLevel(level)

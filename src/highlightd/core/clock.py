@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def check_timezone(value: str) -> str:
+    """An IANA timezone name ZoneInfo knows; ValueError saying what one looks like."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"not an IANA timezone (like Europe/Berlin): {value!r}") from None
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,7 @@ class Registry(Generic[C]):
     def __init__(self, base: Registry[C] | None = None) -> None:
         """A registry holding base's commands to begin with (tests add one to the real set)."""
         self._specs: dict[str, Spec[C]] = dict(base._specs) if base else {}
+        self._topics: dict[str, str] = dict(base._topics) if base else {}
 
     def command(
         self,
@@ -150,6 +151,10 @@ class Registry(Generic[C]):
             return declaration
 
         return declare
+
+    def topic(self, name: str, text: str) -> None:
+        """A HELP topic that is no command of ours (a carrier word like STOP)."""
+        self._topics[name] = f"{name} - {text}"
 
     @property
     def specs(self) -> dict[str, Spec[C]]:
@@ -177,6 +182,8 @@ class Registry(Generic[C]):
 
     def help_lines(self, topic: str | None) -> list[str]:
         """HELP alone: every command in a few short lines; HELP <command>: that command's line."""
+        if topic is not None and topic.upper() in self._topics:
+            return [self._topics[topic.upper()]]
         if topic is not None:
             spec = self._specs.get(topic.upper())
             if spec is None:
@@ -189,7 +196,18 @@ class Registry(Generic[C]):
         more = f"HELP <command> tells more, like HELP {irc[0].name}"
         if sms:
             more += "; by SMS you can send " + _either(sms)
+        if self._topics:
+            more += f" ({', '.join(self._topics)} too: HELP {next(iter(self._topics))})"
         return ["commands: " + ", ".join(s.usage for s in irc), more]
+
+
+def asks_for_help(text: str, bot_nick: str, fold: Callable[[str], str]) -> bool:
+    """Whether a channel line is "<bot>: help" (or "<bot>, help", "<bot> help")."""
+    words = text.replace(":", " ").replace(",", " ").split()
+    return len(words) == 2 and fold(words[0]) == fold(bot_nick) and words[1].lower() in _HELP_WORDS
+
+
+_HELP_WORDS = ("help", "help?", "!help")
 
 
 def _either(items: Sequence[str]) -> str:

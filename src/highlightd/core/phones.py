@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-__all__ = ["PhoneError", "code_refusal", "mask_phone", "parse_phone"]
+__all__ = ["PhoneError", "check_region", "code_refusal", "home_region", "mask_phone", "parse_phone"]
 
 HINT = "write the phone number as +<country code><number>, like +15551230001"
 _MASK = "•••••"
@@ -32,6 +32,14 @@ def parse_phone(text: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise PhoneError(f"not a possible phone number: {text[:40]!r}; {HINT}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_region(value: str) -> str:
+    """An ISO 3166 region phonenumbers knows ('us' -> 'US'), for reading national numbers."""
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"not a phone region (ISO 3166 code like US or DE): {value!r}")
+    return region
 
 
 _Type = phonenumbers.PhoneNumberType
@@ -70,6 +78,16 @@ def code_refusal(phone: str, regions: frozenset[str]) -> str | None:
         allowed = ", ".join(sorted(regions))
         return f"{mask_phone(phone)} is a number in {region}; codes go only to numbers in {allowed}"
     return None
+
+
+def home_region(phone: str) -> str | None:
+    """The country (ISO 3166) of an E.164 number; for one outside phonenumbers' tables,
+    the main country of its calling code (+1: US). None when not even that is known."""
+    number = phonenumbers.parse(phone, None)
+    region = phonenumbers.region_code_for_number(
+        number
+    ) or phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
 
 
 def mask_phone(phone: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import pydle
 from pydle.features.ircv3.tags import TaggedMessage
 
+from highlightd import __version__
 from highlightd.config import NetworkSettings
 from highlightd.core.events import IrcEvent, NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
@@ -330,6 +331,10 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             account = tags.get("account") if isinstance(tags, dict) else None
             self._network.received(nick, target, text, account, _meta.get("hostname"))
         await super().on_raw_privmsg(message)
+
+    async def on_ctcp_version(self, by: str, target: str, contents: str) -> None:
+        # pydle answers with its own name and version: say who we are instead.
+        await self.ctcp_reply(by, "VERSION", f"highlightd {__version__}")
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _meta = self._parse_user(message.source)

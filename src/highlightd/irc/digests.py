@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 from highlightd.config import Settings
@@ -22,6 +23,12 @@ from highlightd.store import Store
 log = logging.getLogger(__name__)
 
 DIGEST_CHECK = 60.0  # seconds between looks at held highlights, at the longest
+
+
+def clock_time(at: float, now: float) -> str:
+    """A moment as the log's own clock reads it (local time, like its timestamps)."""
+    same_day = time.localtime(at)[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
 class Digests:
@@ -54,6 +61,16 @@ class Digests:
         until = decision.until if decision.until is not None else now + DIGEST_CHECK
         await self._store.held.add(
             user.id, heard.channel, heard.sender, heard.text, heard.at, until
+        )
+        log.info(
+            "%s/%s: highlight by %s in %s held (%s: %s); digest at %s at the earliest",
+            user.network,
+            user.nick,
+            heard.sender,
+            heard.channel,
+            decision.reason,
+            decision.detail,
+            clock_time(until, now),
         )
         self._changed.set()
         await self.notices.held(decision, user, rules, now)
@@ -113,7 +130,15 @@ class Digests:
         if decision.action != "send":
             until = decision.until if decision.until is not None else now + DIGEST_CHECK
             await self._store.held.postpone(user_id, until)
-            log.debug("%s/%s: digest of %d waits: %s", user.network, user.nick, len(held), decision)
+            log.info(
+                "%s/%s: digest of %d waits (%s: %s); next look at %s",
+                user.network,
+                user.nick,
+                len(held),
+                decision.reason,
+                decision.detail,
+                clock_time(until, now),
+            )
             await self.notices.held(decision, user, rules, now)
             return
         latest = held[-1]

@@ -58,5 +58,6 @@ class Directory:
         index.carry_over(self._index)
         self._index = index
         if self._version != (-1, -1):
-            log.info("registered users reloaded: %d", len(self._index))
+            # Every self-service command changes the store: not worth a line at INFO.
+            log.debug("registered users reloaded: %d", len(self._index))
         self._version = version

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 
 from highlightd.config import Settings
 from highlightd.core.codes import CodeLimits, CodeRules
+from highlightd.core.commands import asks_for_help
 from highlightd.core.events import IrcMessage
 from highlightd.core.ircnames import nick_key
 from highlightd.core.records import User
@@ -24,6 +25,7 @@ from highlightd.store import Store
 log = logging.getLogger(__name__)
 
 FAILED = "that did not work this time; try again in a minute"
+POINTER = "{}: I take commands by private message: /msg {} HELP"
 
 
 class SelfService:
@@ -59,13 +61,23 @@ class SelfService:
 
     def use_settings(self, settings: Settings) -> None:
         """Reloaded settings (SIGHUP): [defaults] apply from the next command."""
-        self._settings = settings
+        self._region = settings.defaults.region
+
+    def heard(self, message: IrcMessage) -> None:
+        """A channel line: "<bot>: help" there gets one line pointing to private messages."""
+        network = self._networks.get(message.network)
+        if network is not None and asks_for_help(message.text, network.own_nick, network.fold):
+            self._queue.put_nowait(message)
 
     async def run(self) -> None:
         while True:
             message = await self._queue.get()
             network = self._networks.get(message.network)
             if network is None:
+                continue
+            if message.channel:
+                # Commands answer with the sender's settings: never in a channel.
+                network.send(message.channel, POINTER.format(message.sender, network.own_nick))
                 continue
             answer = [FAILED]  # what the sender hears when the command itself fails
             async with guard(log, "command from %s on %s", message.sender, network.name):
@@ -83,6 +95,7 @@ class SelfService:
             require_account=network.settings.require_account,
             fold=network.fold,
             host=message.host,
+            channels=tuple(network.settings.channels),
         )
         answer = await answer_irc(
             self._desk,

@@ -74,6 +74,8 @@ class IrcSide:
             self._commands.submit(event)
         else:
             self._notifier.submit(event)
+            if isinstance(event, IrcMessage):
+                self._commands.heard(event)  # "<bot>: help" said in a channel
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         await self._directory.refresh()

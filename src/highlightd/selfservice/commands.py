@@ -32,6 +32,9 @@ MAX_KEYWORDS = 30
 
 REGISTRY: Registry[Command] = Registry()
 command = REGISTRY.command
+# Carrier words, handled by Twilio: not our commands, but asked about (HELP STOP).
+REGISTRY.topic("STOP", "by SMS only: answer STOP to any of our SMS; none come until START")
+REGISTRY.topic("START", "by SMS only: after STOP, text START and SMS come again")
 
 
 @command("REGISTER <phone>", anyone=True)
@@ -142,7 +145,12 @@ class KeywordsDel:
 @dataclass(frozen=True, slots=True)
 class KeywordsList:
     async def run(self, ctx: Context) -> list[str]:
-        return await Status().run(ctx)
+        keywords = await ctx.store.registrations.keywords(ctx.user.id)
+        if not keywords:
+            return ["no keywords: only your nick texts you; KEYWORDS ADD <word> adds one"]
+        words = ", ".join(k.word for k in keywords if not k.exception) or "none"
+        exceptions = ", ".join(k.word for k in keywords if k.exception)
+        return [f"keywords {words}" + (f"; except {exceptions}" if exceptions else "")]
 
 
 @command("MUTE <#channel>")
@@ -157,7 +165,12 @@ class Mute:
         return cls(args.channel())
 
     async def run(self, ctx: Context) -> list[str]:
-        await ctx.store.registrations.mute(ctx.user.id, ctx.irc.fold(self.channel), True)
+        asker = ctx.irc
+        joined = asker.channels
+        if joined is not None and asker.fold(self.channel) not in map(asker.fold, joined):
+            where = ", ".join(joined) or "no channel"
+            return [f"I am not in {self.channel}, so nothing there texts you; I am in {where}"]
+        await ctx.store.registrations.mute(ctx.user.id, asker.fold(self.channel), True)
         return [f"no SMS for highlights in {self.channel}"]
 
 
@@ -185,7 +198,8 @@ def _meant_pause(words: Sequence[str]) -> bool:
 @command("PAUSE [duration]", Where.IRC | Where.SMS, by_sms=_meant_pause)
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """no SMS for a while (30m, 2h, 1d; at most 30d) or until RESUME"""
+    """no SMS for a while (30m, 2h, 1d; a bare number is minutes: PAUSE 90 is 90m;
+    at most 30d) or until RESUME"""
 
     seconds: float | None  # None: until RESUME
 
@@ -208,8 +222,11 @@ class Resume(NoArguments):
     """end a PAUSE"""
 
     async def run(self, ctx: Context) -> list[str]:
-        for user in ctx.users:
+        paused = [u for u in ctx.users if u.paused_until and u.paused_until > ctx.now]
+        for user in paused:
             await ctx.store.users.update(user.id, paused_until=None)
+        if not paused:
+            return ["you were not paused: highlights text you already"]
         return ["resumed: highlights text you again"]
 
 

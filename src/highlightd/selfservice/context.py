@@ -25,6 +25,7 @@ class Asker:
     require_account: bool
     fold: Callable[[str], str]  # the network's casemapping
     host: str | None = None  # the sender's host as the server shows it, when known
+    channels: tuple[str, ...] | None = None  # where the bot is; None: not known
 
     def refused(self, bound_to: str | None, registering: bool = False) -> list[str] | None:
         """The answer when the sender may not act for this registration, else None."""

@@ -17,8 +17,11 @@ from twilio.rest import Client
 
 from highlightd.core.phones import mask_phone
 from highlightd.core.smstext import segments
+from highlightd.sms.errors import meaning
 
 logger = logging.getLogger(__name__)
+
+CONNECT_LIMIT = 5.0  # seconds to reach Twilio (name lookup included), within the timeout
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,14 @@ class SmsError(Exception):
         code: int | None = None,
         http_status: int | None = None,
         retryable: bool = False,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.http_status = http_status
         self.retryable = retryable
+        self.detail = detail  # Twilio's own words, when it answered
 
 
 class SmsGateway(Protocol):
@@ -72,7 +77,10 @@ class ConsoleGateway:
         self._counter = itertools.count(1)
 
     async def send(self, to: str, body: str) -> SentSms:
-        logger.info("SMS to %s (%d segment(s)): %s", mask_phone(to), segments(body), body)
+        masked = mask_phone(to)
+        # The extra fields let a handler (`highlightd demo`) show the SMS without parsing.
+        extra = {"sms_to": masked, "sms_body": body}
+        logger.info("SMS to %s (%d segment(s)): %s", masked, segments(body), body, extra=extra)
         return SentSms(sid=f"console-{next(self._counter)}", status="printed")
 
     async def aclose(self) -> None:
@@ -115,7 +123,11 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             params=params,
             data=data,
             headers=request_headers,
-            timeout=aiohttp.ClientTimeout(total=total, sock_connect=total),
+            # A connection not made within CONNECT_LIMIT sent nothing: fail fast and retry,
+            # rather than after the whole timeout (an offline or firewalled host).
+            timeout=aiohttp.ClientTimeout(
+                total=total, connect=min(total, CONNECT_LIMIT), sock_connect=total
+            ),
             allow_redirects=allow_redirects,
         ) as response:
             text = await response.text()
@@ -165,10 +177,11 @@ class TwilioGateway:
             )
         except (TwilioRestException, TwilioServiceException) as e:
             raise SmsError(
-                f"Twilio refused the SMS (HTTP {e.status}): {_rest_message(e)}",
+                f"Twilio refused the SMS (HTTP {e.status}, {meaning(e.code)}): {_rest_message(e)}",
                 code=e.code,
                 http_status=e.status,
                 retryable=e.status == 429,  # rate limited: the message was not created
+                detail=_rest_message(e),
             ) from e
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
             # No connection was made, so nothing was sent.
@@ -193,6 +206,39 @@ class TwilioGateway:
             raise SmsError("Twilio API answer has no message sid")
         logger.debug("SMS to %s accepted: sid=%s status=%s", mask_phone(to), sid, status)
         return SentSms(sid=sid, status=str(status))
+
+    async def check(self) -> str:
+        """Fetch our Account resource: its status ("active"), or SmsError (.http_status 401)."""
+        try:
+            account = await self._client.api.v2010.account.fetch_async()
+        except (TwilioRestException, TwilioServiceException) as e:
+            raise SmsError(
+                f"Twilio refused the credentials (HTTP {e.status}, {meaning(e.code)})",
+                code=e.code,
+                http_status=e.status,
+            ) from e
+        except (aiohttp.ClientError, TimeoutError, TwilioException, ValueError) as e:
+            raise SmsError(
+                f"Twilio API unreachable: {type(e).__name__}: {e}", retryable=True
+            ) from e
+        return str(account.status)
+
+    async def verify(self) -> None:
+        """At start-up: raise SmsError when Twilio refuses our credentials; a network
+        failure is only a warning (Twilio may be unreachable for a moment)."""
+        try:
+            status = await self.check()
+        except SmsError as exc:
+            if exc.retryable or exc.http_status is None or exc.http_status >= 500:
+                logger.warning("could not check the Twilio credentials (%s); going on", exc)
+                return
+            raise SmsError(
+                f"{exc}: check twilio.account_sid and twilio.auth_token", code=exc.code
+            ) from exc
+        if status != "active":
+            logger.warning("the Twilio account is %s, not active: SMS will fail", status)
+        else:
+            logger.debug("Twilio credentials accepted")
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
