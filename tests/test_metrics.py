@@ -6,11 +6,24 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import NETWORK, running, settings_dict, web_port
+from fake_twilio import FakeTwilio
+from harness import (
+    ALICE_PHONE,
+    BOT,
+    CHANNEL,
+    NETWORK,
+    add_user,
+    in_channel,
+    running,
+    settings_dict,
+    until_metric,
+    wait_for_bot,
+    web_port,
+)
 from highlightd import __version__
 from highlightd.config import Settings
 from highlightd.core.policy import Reason
-from servers import IrcServer, RedisServer
+from servers import IrcClientFactory, IrcServer, RedisServer
 
 
 async def test_every_series_exists_at_zero_right_after_start(
@@ -50,3 +63,33 @@ async def test_every_series_exists_at_zero_right_after_start(
     assert "python_info" in families
     assert "python_gc_objects_collected" in families
     assert not [name for name, _ in samples if name.endswith("_created")]
+
+
+async def test_an_answer_said_on_irc_is_one_webhook_to_irc_latency(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    irc_client_factory: IrcClientFactory,
+    fake_twilio: FakeTwilio,
+) -> None:
+    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
+    settings = Settings(**data)
+    await add_user(settings.storage.path, "alice", ALICE_PHONE)
+    [bob] = await in_channel(irc_client_factory, "bob")
+    async with running(settings) as hl:
+        await wait_for_bot(bob)
+        await hl.sms(f"{CHANNEL} on my way")
+        await bob.expect_privmsg(from_nick=BOT, target=CHANNEL)
+        await until_metric(hl, "highlightd_sms_to_irc_seconds_count", 1)
+        async with hl.http.get(hl.base_url + "/metrics") as resp:
+            text = await resp.text()
+    counts = {
+        s.name: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name.endswith("_seconds_count")
+    }
+    assert counts == {
+        "highlightd_irc_to_sms_seconds_count": 0,
+        "highlightd_sms_to_irc_seconds_count": 1,
+    }

@@ -197,6 +197,7 @@ class Relay:
             why = f"{network} unreachable for {_duration(self._settings.max_delay)}"
             return await self._undeliverable(reply, f"{why}; not said: {reply.body}")
         self._metrics.replies.labels("said").inc()
+        self._metrics.observe_sms_to_irc(reply.received_at, time.time())
         log.info("reply %s said on %s to %s", reply.sid, delivery.network.name, delivery.target)
         return "said"
 
