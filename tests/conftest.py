@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
+from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
 
@@ -62,3 +63,15 @@ async def irc_client_factory(irc_server: IrcServer) -> AsyncIterator[IrcClientFa
     yield connect
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def scene(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    fake_twilio: FakeTwilio,
+    irc_client_factory: IrcClientFactory,
+) -> SceneFactory:
+    """`async with scene(users=..., clients=..., policy=...) as s`: highlightd, started."""
+    return SceneFactory(tmp_path, irc_server, redis_server, fake_twilio, irc_client_factory)
