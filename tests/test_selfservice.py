@@ -187,6 +187,8 @@ async def test_twilio_21610_marks_the_user_opted_out(desk: Desk) -> None:
 
 async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
     await desk.registered()
+    await desk.bob.privmsg(CHANNEL, "alice: there?")  # a relayed answer would now go to bob
+    await desk.twilio.wait_for_messages(2)
     form = {"MessageSid": "SM" + "a" * 32, "From": ALICE_PHONE, "Body": "pause 2h"}
     async with desk.hl.http.post(
         desk.hl.base_url + "/twilio/sms", data=form, headers=_signed(desk.hl, form)
@@ -200,7 +202,11 @@ async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
     ) as resp:
         assert resp.status == 200
         assert "<Message" not in await resp.text()
-    assert "PAUSE" not in "".join(r.text for r in desk.bob.received)
+    # Answers reach IRC in the order they came: a relayed "pause 2h" would come first.
+    await desk.hl.sms("#chan after the pause")
+    await desk.bob.expect_privmsg(from_nick=BOT, target=CHANNEL)
+    said = [r.text for r in desk.bob.received if r.command == "PRIVMSG" and r.nick == BOT]
+    assert said == ["alice (SMS): after the pause"]
 
 
 async def test_highlights_follow_a_nick_change(desk: Desk) -> None:
