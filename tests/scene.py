@@ -38,6 +38,7 @@ class Scene:
     twilio: FakeTwilio
     irc: IrcServer
     redis: RedisServer
+    daemons: list[Highlightd]  # hl first; more when the roles are split
 
     @property
     def settings(self) -> Settings:
@@ -106,13 +107,13 @@ class SceneFactory:
         clients: Sequence[str] = ("alice", "bob"),
         policy: Mapping[str, Any] | None = None,
         network: Mapping[str, Any] | None = None,
-        role: Role = "all",
+        roles: Sequence[Role] = ("all",),
         clock: Callable[[], float] = time.time,
     ) -> AsyncIterator[Scene]:
         """Register users (nick: phone; alice by default), join clients, start highlightd.
 
         policy is laid over the tests' [policy] (no cooldown, no active window), network
-        over the one [[networks]] entry.
+        over the one [[networks]] entry; one daemon per role, on the same settings.
         """
         data = settings_dict(
             self.tmp_path, self.irc, self.redis.url, self.twilio, web_port(), **(policy or {})
@@ -122,10 +123,18 @@ class SceneFactory:
         for nick, phone in ({"alice": ALICE_PHONE} if users is None else users).items():
             await add_user(settings.storage.path, nick, phone)
         joined = await in_channel(self.connect, *clients)
-        async with running(settings, role, clock) as hl:
-            if role != "web":
-                await _bot_knows(hl, joined)
-            yield Scene(hl, {c.nick: c for c in joined}, self.twilio, self.irc, self.redis)
+        async with contextlib.AsyncExitStack() as stack:
+            # All started before the bot is awaited, as an operator starts split roles.
+            daemons = [
+                await stack.enter_async_context(running(settings, role, clock)) for role in roles
+            ]
+            for hl in daemons:
+                if hl.daemon.irc is not None:
+                    await _bot_knows(hl, joined)
+            scene = Scene(
+                daemons[0], {c.nick: c for c in joined}, self.twilio, self.irc, self.redis, daemons
+            )
+            yield scene
 
 
 async def _bot_knows(hl: Highlightd, clients: list[IrcTestClient]) -> None:

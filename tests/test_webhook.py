@@ -14,7 +14,6 @@ from harness import (
     CHANNEL,
     Highlightd,
     new_sid,
-    running,
     until_healthz,
 )
 from highlightd.infra.bus import STREAM
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 async def web(scene: SceneFactory) -> AsyncIterator[Highlightd]:
     """highlightd --role web, alice registered; no IRC client, no bot."""
-    async with scene(clients=(), role="web") as s:
+    async with scene(clients=(), roles=("web",)) as s:
         yield s.hl
 
 
@@ -151,13 +150,14 @@ async def test_metrics_count_what_the_webhook_saw(web: Highlightd) -> None:
 
 
 async def test_split_roles_relay_through_redis(scene: SceneFactory) -> None:
-    async with scene(clients=("bob",), role="irc") as irc, running(irc.settings, role="web") as web:
+    async with scene(clients=("bob",), roles=("irc", "web")) as s:
+        web = s.daemons[1]
         body = await until_healthz(web, 200)
         assert body["networks"] == {"testnet": "connected"}
-        await irc.bob.privmsg(CHANNEL, "alice: split?")
-        await irc.twilio.wait_for_messages(1)
+        await s.bob.privmsg(CHANNEL, "alice: split?")
+        await s.twilio.wait_for_messages(1)
         await web.sms("works")
-        line = await irc.bob.expect_privmsg(from_nick=BOT, target="bob")
+        line = await s.bob.expect_privmsg(from_nick=BOT, target="bob")
         assert line.text == "alice (SMS): works"
 
 
