@@ -11,6 +11,7 @@ import pytest
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from highlightd.infra.logs import LIBRARIES
+from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 
 
@@ -80,3 +81,15 @@ def saved_logging() -> Iterator[None]:
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
+
+
+@pytest.fixture
+def scene(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    fake_twilio: FakeTwilio,
+    irc_client_factory: IrcClientFactory,
+) -> SceneFactory:
+    """`async with scene(users=..., clients=..., policy=...) as s`: highlightd, started."""
+    return SceneFactory(tmp_path, irc_server, redis_server, fake_twilio, irc_client_factory)

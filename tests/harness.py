@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
 from highlightd.config import Settings
@@ -19,6 +20,7 @@ from highlightd.core.ircnames import nick_key
 from highlightd.daemon import Daemon, Role
 from highlightd.store import Store
 from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
+from waiting import eventually
 
 NETWORK = "testnet"
 CHANNEL = "#chan"
@@ -121,6 +123,25 @@ class Highlightd:
         async with self.http.get(self.base_url + "/healthz") as resp:
             return resp.status, await resp.json()
 
+    async def metrics_text(self) -> str:
+        async with self.http.get(self.base_url + "/metrics") as resp:
+            assert resp.status == 200, resp.status
+            return await resp.text()
+
+    async def counts(self, sample: str, label: str) -> dict[str, int]:
+        """A counter's samples summed by one label: counts("x_total", "result")["sent"]."""
+        found: dict[str, int] = {}
+        for family in text_string_to_metric_families(await self.metrics_text()):
+            for s in family.samples:
+                if s.name == sample and s.value:
+                    key = s.labels[label]
+                    found[key] = found.get(key, 0) + int(s.value)
+        return found
+
+    async def decisions(self) -> dict[str, int]:
+        """How many highlights were decided each way so far, by decision."""
+        return await self.counts("highlightd_highlights_total", "decision")
+
 
 @contextlib.asynccontextmanager
 async def running(
@@ -170,14 +191,16 @@ async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL) -> None:
 
 
 async def until_metric(hl: Highlightd, needle: str, value: float = 1.0) -> None:
-    """Wait (with a guard) until a /metrics line containing needle reaches value."""
-    async with asyncio.timeout(10):
-        while True:
-            async with hl.http.get(hl.base_url + "/metrics") as resp:
-                for line in (await resp.text()).splitlines():
-                    if needle in line and float(line.rsplit(" ", 1)[1]) >= value:
-                        return
-            await asyncio.sleep(0.02)
+    """Wait until a /metrics line containing needle reaches value."""
+
+    async def lines() -> list[str]:
+        return [line for line in (await hl.metrics_text()).splitlines() if needle in line]
+
+    await eventually(
+        lines,
+        lambda found: any(float(line.rsplit(" ", 1)[1]) >= value for line in found),
+        what=f"a /metrics line with {needle} at {value:g} or more",
+    )
 
 
 def web_port() -> int:
@@ -185,10 +208,8 @@ def web_port() -> int:
 
 
 async def until_healthz(hl: Highlightd, status: int) -> dict[str, Any]:
-    """Poll /healthz until it answers status (a wait with a guard, not a timing check)."""
-    async with asyncio.timeout(15):
-        while True:
-            got, body = await hl.healthz()
-            if got == status:
-                return body
-            await asyncio.sleep(0.05)
+    """Poll /healthz until it answers status; return its body."""
+    _status, body = await eventually(
+        hl.healthz, lambda got: got[0] == status, what=f"/healthz to answer {status}"
+    )
+    return body

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -14,7 +14,7 @@ from servers import ParsedLine
 pytestmark = pytest.mark.timeout(60)
 
 
-def _privmsg(text: str) -> object:
+def _privmsg(text: str) -> Callable[[ParsedLine], bool]:
     return lambda line: line.command == "PRIVMSG" and line.text == text
 
 

@@ -2,69 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from fake_twilio import FakeTwilio
 from harness import (
     ALICE_PHONE,
     BOT,
     CHANNEL,
     FROM_NUMBER,
-    Highlightd,
-    add_user,
     in_channel,
-    running,
-    settings_dict,
     until_healthz,
     wait_for_bot,
-    web_port,
 )
-from highlightd.config import Settings
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from scene import Scene, SceneFactory
+from servers import IrcClientFactory
+from waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
-
-@dataclass
-class World:
-    hl: Highlightd
-    alice: IrcTestClient
-    bob: IrcTestClient
-    twilio: FakeTwilio
-    irc: IrcServer
-    redis: RedisServer
-
-    async def mentioned(self) -> None:
-        """bob mentions alice and her SMS goes out: her answers now go to bob."""
-        await self.bob.privmsg(CHANNEL, "alice: hi")
-        await self.twilio.wait_for_messages(1)
+AL_PHONE = "+15551230002"
 
 
 @pytest.fixture
-async def world(
-    tmp_path: Path,
-    irc_server: IrcServer,
-    redis_server: RedisServer,
-    fake_twilio: FakeTwilio,
-    irc_client_factory: IrcClientFactory,
-) -> AsyncIterator[World]:
+async def world(scene: SceneFactory) -> AsyncIterator[Scene]:
     """alice (registered, with a phone) and bob in #chan, then highlightd joins."""
-    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
-    settings = Settings(**data)
-    await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    alice, bob = await in_channel(irc_client_factory, "alice", "bob")
-    async with running(settings) as hl:
-        await wait_for_bot(bob)
-        yield World(hl, alice, bob, fake_twilio, irc_server, redis_server)
+    async with scene() as s:
+        yield s
 
 
-async def test_mention_sends_sms_with_channel_and_sender(world: World) -> None:
+async def test_mention_sends_sms_with_channel_and_sender(world: Scene) -> None:
     await world.bob.privmsg(CHANNEL, "alice: lunch?")
     [sms] = await world.twilio.wait_for_messages(1)
     assert sms.to == ALICE_PHONE
@@ -73,29 +41,39 @@ async def test_mention_sends_sms_with_channel_and_sender(world: World) -> None:
     assert sms.status_callback == world.hl.base_url + "/twilio/status"
 
 
-async def test_mention_with_irc_formatting_is_stripped(world: World) -> None:
+async def test_mention_with_irc_formatting_is_stripped(world: Scene) -> None:
     await world.bob.privmsg(CHANNEL, "\x02ALICE\x02, \x0304look\x03 here")
     [sms] = await world.twilio.wait_for_messages(1)
     assert sms.body == "[#chan] <bob> ALICE, look here"
 
 
-async def test_no_sms_for_partial_words_or_own_lines(world: World) -> None:
+async def test_no_sms_for_partial_words_or_own_lines(world: Scene) -> None:
     await world.bob.privmsg(CHANNEL, "also [alice] alice_ malice")
     await world.alice.privmsg(CHANNEL, "alice here, talking about myself")
-    # A marker mention afterwards: when it arrives, the lines before it were decided.
+    # A marker mention afterwards: when its SMS is out, the lines before it were decided.
     await world.bob.privmsg(CHANNEL, "ok alice")
-    messages = await world.twilio.wait_for_messages(1)
+    await world.twilio.wait_for_messages(1)
+    messages = await world.settled(own_line=1, send=1)
     assert [m.body for m in messages] == ["[#chan] <bob> ok alice"]
 
 
-async def test_sms_reply_goes_to_the_mentioner_as_private_message(world: World) -> None:
+async def test_no_sms_for_a_short_nick_inside_other_words(scene: SceneFactory) -> None:
+    async with scene(users={"al": AL_PHONE}) as s:
+        await s.bob.privmsg(CHANNEL, "also [al] al_ al- pal al2 alé")
+        await s.bob.privmsg(CHANNEL, "al: the marker")
+        await s.twilio.wait_for_messages(1)
+        messages = await s.settled(send=1)
+        assert [(m.to, m.body) for m in messages] == [(AL_PHONE, "[#chan] <bob> al: the marker")]
+
+
+async def test_sms_reply_goes_to_the_mentioner_as_private_message(world: Scene) -> None:
     await world.mentioned()
     await world.hl.sms("on my way")
     line = await world.bob.expect_privmsg(from_nick=BOT, target="bob")
     assert line.text == "alice (SMS): on my way"
 
 
-async def test_sms_reply_to_a_channel_and_to_a_nick(world: World) -> None:
+async def test_sms_reply_to_a_channel_and_to_a_nick(world: Scene) -> None:
     await world.mentioned()
     await world.hl.sms("#chan hello everyone")
     line = await world.bob.expect_privmsg(from_nick=BOT, target=CHANNEL)
@@ -108,7 +86,7 @@ async def test_sms_reply_to_a_channel_and_to_a_nick(world: World) -> None:
     assert line.text == "alice (SMS): also direct"
 
 
-async def test_bad_or_missing_signature_is_403_and_says_nothing(world: World) -> None:
+async def test_bad_or_missing_signature_is_403_and_says_nothing(world: Scene) -> None:
     await world.mentioned()
     form = {"MessageSid": "SM" + "f" * 32, "From": ALICE_PHONE, "Body": "forged"}
     assert (await world.hl.post("/twilio/sms", form, signature="bm9wZQ==")).status == 403
@@ -118,7 +96,7 @@ async def test_bad_or_missing_signature_is_403_and_says_nothing(world: World) ->
     assert line.text == "alice (SMS): genuine"
 
 
-async def test_duplicate_message_sid_is_said_once(world: World) -> None:
+async def test_duplicate_message_sid_is_said_once(world: Scene) -> None:
     await world.mentioned()
     sid = await world.hl.sms("only once")
     await world.hl.sms("only once", sid=sid)  # Twilio retrying the same webhook
@@ -128,7 +106,7 @@ async def test_duplicate_message_sid_is_said_once(world: World) -> None:
     assert [first.text, second.text] == ["alice (SMS): only once", "alice (SMS): marker"]
 
 
-async def test_cr_lf_in_sms_body_cannot_inject_irc_commands(world: World) -> None:
+async def test_cr_lf_in_sms_body_cannot_inject_irc_commands(world: Scene) -> None:
     await world.mentioned()
     await world.hl.sms("hi\r\nJOIN #evil\r\nPRIVMSG #chan :pwned\nQUIT :bye\x00")
     line = await world.bob.expect_privmsg(from_nick=BOT, target="bob")
@@ -143,10 +121,10 @@ async def test_cr_lf_in_sms_body_cannot_inject_irc_commands(world: World) -> Non
     ]
 
 
-async def test_long_reply_is_split_into_lines_the_server_accepts(world: World) -> None:
+async def test_long_reply_is_split_into_lines_the_server_accepts(world: Scene) -> None:
     await world.mentioned()
     await world.hl.sms("é" * 600)  # 1200 UTF-8 bytes: one line would be refused
-    texts = []
+    texts: list[str] = []
     while sum(len(t) for t in texts) < 600:
         line = await world.bob.expect_privmsg(from_nick=BOT, target="bob")
         texts.append(line.text.removeprefix("alice (SMS): "))
@@ -154,21 +132,27 @@ async def test_long_reply_is_split_into_lines_the_server_accepts(world: World) -
     assert all(len(t.encode()) <= 400 for t in texts)
 
 
-async def test_healthz_reports_each_network(world: World) -> None:
+async def test_healthz_reports_each_network(world: Scene) -> None:
     body = await until_healthz(world.hl, 200)
     assert body == {"status": "ok", "redis": "up", "networks": {"testnet": "connected"}}
 
 
 async def test_irc_restart_rejoins_and_delivers_reply_sent_during_outage(
-    world: World, irc_client_factory: IrcClientFactory
+    world: Scene, irc_client_factory: IrcClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="highlightd.irc.network")
     await world.mentioned()
     await world.irc.astop()
     await world.hl.sms("sent while IRC was down")
     body = await until_healthz(world.hl, 503)
     assert body["networks"] == {"testnet": "disconnected"}
-    # Let the bot fail a reconnect or two, so it backs off while bob comes back first.
-    await asyncio.sleep(1.5)
+    # bob must be back before the bot, or the reply goes to nobody: after two refused
+    # reconnects the bot backs off for 2 s, time enough for the server and bob to return.
+    await eventually(
+        lambda: _refused_reconnects(caplog),
+        lambda refused: refused >= 2,
+        what="two refused reconnects of the bot",
+    )
     await world.irc.astart()
     [bob] = await in_channel(irc_client_factory, "bob")
     await wait_for_bot(bob)
@@ -176,7 +160,7 @@ async def test_irc_restart_rejoins_and_delivers_reply_sent_during_outage(
     assert line.text == "alice (SMS): sent while IRC was down"
 
 
-async def test_redis_outage_loses_no_reply(world: World) -> None:
+async def test_redis_outage_loses_no_reply(world: Scene) -> None:
     await world.mentioned()
     await world.redis.akill()
     await world.hl.sms("accepted while redis was down")
@@ -187,7 +171,7 @@ async def test_redis_outage_loses_no_reply(world: World) -> None:
     assert line.text == "alice (SMS): accepted while redis was down"
 
 
-async def test_unknown_sender_gets_empty_twiml_and_nothing_is_said(world: World) -> None:
+async def test_unknown_sender_gets_empty_twiml_and_nothing_is_said(world: Scene) -> None:
     await world.mentioned()
     form = {"MessageSid": "SM" + "e" * 32, "From": "+15559990000", "Body": "#chan spam"}
     resp = await world.hl.post("/twilio/sms", form)
@@ -198,7 +182,7 @@ async def test_unknown_sender_gets_empty_twiml_and_nothing_is_said(world: World)
     assert len(world.twilio.messages) == 1  # no SMS answer to the stranger
 
 
-async def test_twilio_429_is_retried_and_sent_once(world: World) -> None:
+async def test_twilio_429_is_retried_and_sent_once(world: Scene) -> None:
     world.twilio.fail_next(429, 20429, "Too Many Requests")
     await world.bob.privmsg(CHANNEL, "alice: busy?")
     [sms] = await world.twilio.wait_for_messages(1)
@@ -207,16 +191,14 @@ async def test_twilio_429_is_retried_and_sent_once(world: World) -> None:
 
 
 async def test_twilio_500_is_not_retried_and_the_daemon_goes_on(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A 500 may come after Twilio queued the SMS: sending again could text twice.
     world.twilio.fail_next(500, 20500, "Internal Server Error")
     await world.bob.privmsg(CHANNEL, "alice: first")
-    async with asyncio.timeout(10):
-        while True:
-            if failures := _notifier_failures(caplog):
-                break
-            await asyncio.sleep(0.02)
+    failures = await eventually(
+        lambda: _notifier_failures(caplog), what="the notifier to log the failed send"
+    )
     await world.bob.privmsg(CHANNEL, "alice: second")
     [sms] = await world.twilio.wait_for_messages(1)
     assert sms.body == "[#chan] <bob> alice: second"
@@ -231,3 +213,11 @@ def _notifier_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogReco
         for r in caplog.records
         if r.name == "highlightd.sms.sender" and "failed" in r.getMessage()
     ]
+
+
+def _refused_reconnects(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(
+        1
+        for r in caplog.records
+        if r.name == "highlightd.irc.network" and "still unavailable" in r.getMessage()
+    )

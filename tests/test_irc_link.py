@@ -6,29 +6,22 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from fake_twilio import FakeTwilio
 from harness import (
-    ALICE_PHONE,
     BOT,
     CHANNEL,
     NETWORK,
     Highlightd,
-    add_user,
-    in_channel,
-    running,
-    settings_dict,
     wait_for_bot,
-    web_port,
 )
-from highlightd.config import Settings
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.network import Network
 from proxy import TcpProxy
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from scene import SceneFactory
+from servers import IrcServer, IrcTestClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,25 +35,13 @@ class Linked:
 
 
 @pytest.fixture
-async def linked(
-    tmp_path: Path,
-    irc_server: IrcServer,
-    redis_server: RedisServer,
-    fake_twilio: FakeTwilio,
-    irc_client_factory: IrcClientFactory,
-) -> AsyncIterator[Linked]:
+async def linked(irc_server: IrcServer, scene: SceneFactory) -> AsyncIterator[Linked]:
     """highlightd reaches the IRC server through a proxy that can break; bob does not."""
     proxy = TcpProxy(irc_server.host, irc_server.port)
     await proxy.start()
-    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
-    data["networks"][0].update(port=proxy.port, ping_interval=0.5)
-    settings = Settings(**data)
-    await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    [bob] = await in_channel(irc_client_factory, "bob")
     try:
-        async with running(settings) as hl:
-            await wait_for_bot(bob)
-            yield Linked(hl, bob, proxy, fake_twilio)
+        async with scene(clients=("bob",), network={"port": proxy.port, "ping_interval": 0.5}) as s:
+            yield Linked(s.hl, s.bob, proxy, s.twilio)
     finally:
         await proxy.stop()
 

@@ -63,8 +63,12 @@ def test_reload_applies_what_is_read_at_each_use(
 
 def test_a_changed_secret_is_named_but_never_shown() -> None:
     twilio = {"account_sid": "AC" + "0" * 32, "from_number": "+15005550006"}
-    running = Settings(sms={"backend": "twilio"}, twilio={**twilio, "auth_token": "old-token"})
-    new = Settings(sms={"backend": "twilio"}, twilio={**twilio, "auth_token": "new-token"})
+    running = Settings.model_validate(
+        {"sms": {"backend": "twilio"}, "twilio": {**twilio, "auth_token": "old-token"}}
+    )
+    new = Settings.model_validate(
+        {"sms": {"backend": "twilio"}, "twilio": {**twilio, "auth_token": "new-token"}}
+    )
     _, waiting = reloaded(running, new)
     assert waiting == ["twilio.auth_token"]
 

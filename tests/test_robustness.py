@@ -61,7 +61,8 @@ def test_guard_as_a_plain_with_block_says_whether_it_failed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with guard(log, "command from %s on %s", "bob", "libera") as unit:
-        {}["missing"]
+        empty: dict[str, int] = {}
+        empty["missing"]
     assert unit.failed
     assert caplog.messages == [
         "command from bob on libera failed; going on with the next (KeyError: 'missing')"

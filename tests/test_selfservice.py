@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,15 +17,10 @@ from harness import (
     BOT,
     CHANNEL,
     Highlightd,
-    in_channel,
-    running,
-    settings_dict,
     until_metric,
-    wait_for_bot,
-    web_port,
 )
-from highlightd.config import Settings
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from scene import SceneFactory, settled
+from servers import IrcTestClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,21 +64,11 @@ def code_in(body: str) -> str:
 
 
 @pytest.fixture
-async def desk(
-    tmp_path: Path,
-    irc_server: IrcServer,
-    redis_server: RedisServer,
-    fake_twilio: FakeTwilio,
-    irc_client_factory: IrcClientFactory,
-) -> AsyncIterator[Desk]:
+async def desk(scene: SceneFactory) -> AsyncIterator[Desk]:
     """Nobody registered yet; alice and bob in #chan with the bot."""
-    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
-    settings = Settings(**data)
-    alice, bob = await in_channel(irc_client_factory, "alice", "bob")
     clock = Clock()
-    async with running(settings, clock=clock) as hl:
-        await wait_for_bot(bob)
-        yield Desk(hl, alice, bob, fake_twilio, clock)
+    async with scene(users={}, clock=clock) as s:
+        yield Desk(s.hl, s.alice, s.bob, s.twilio, clock)
 
 
 async def test_register_verify_then_a_mention_texts(desk: Desk) -> None:
@@ -143,8 +127,9 @@ async def test_keywords_and_exceptions(desk: Desk) -> None:
     assert await desk.ask(desk.alice, "keywords add -staging") == "exception staging added"
     await desk.bob.privmsg(CHANNEL, "deploy on staging now")  # the exception wins
     await desk.bob.privmsg(CHANNEL, "Deploy finished")
-    messages = await desk.twilio.wait_for_messages(2)
-    assert messages[1].body == "[#chan] <bob> Deploy finished"
+    await desk.twilio.wait_for_messages(2)
+    messages = await settled(desk.hl, desk.twilio, send=1)
+    assert [m.body for m in messages[1:]] == ["[#chan] <bob> Deploy finished"]
     status = await desk.ask(desk.alice, "KEYWORDS LIST")
     assert "keywords deploy; except staging" in status
 
@@ -204,6 +189,8 @@ async def test_twilio_21610_marks_the_user_opted_out(desk: Desk) -> None:
 
 async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
     await desk.registered()
+    await desk.bob.privmsg(CHANNEL, "alice: there?")  # a relayed answer would now go to bob
+    await desk.twilio.wait_for_messages(2)
     form = {"MessageSid": "SM" + "a" * 32, "From": ALICE_PHONE, "Body": "pause 2h"}
     async with desk.hl.http.post(
         desk.hl.base_url + "/twilio/sms", data=form, headers=_signed(desk.hl, form)
@@ -217,7 +204,11 @@ async def test_sms_pause_and_status_are_answered_by_sms(desk: Desk) -> None:
     ) as resp:
         assert resp.status == 200
         assert "<Message" not in await resp.text()
-    assert "PAUSE" not in "".join(r.text for r in desk.bob.received)
+    # Answers reach IRC in the order they came: a relayed "pause 2h" would come first.
+    await desk.hl.sms("#chan after the pause")
+    await desk.bob.expect_privmsg(from_nick=BOT, target=CHANNEL)
+    said = [r.text for r in desk.bob.received if r.command == "PRIVMSG" and r.nick == BOT]
+    assert said == ["alice (SMS): after the pause"]
 
 
 async def test_highlights_follow_a_nick_change(desk: Desk) -> None:

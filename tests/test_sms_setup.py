@@ -139,17 +139,19 @@ async def test_run_with_a_bad_token_is_one_line_and_exit_1(
 
 
 def _settings(tmp_path: Path, redis: RedisServer, api_base_url: str) -> Settings:
-    return Settings(
-        storage={"path": tmp_path / "hl.sqlite3"},
-        redis={"url": redis.url},
-        web={"port": 0},
-        sms={"backend": "twilio"},
-        twilio={
-            "account_sid": TEST_ACCOUNT_SID,
-            "auth_token": TEST_AUTH_TOKEN,
-            "from_number": "+15005550006",
-            "api_base_url": api_base_url,
-        },
+    return Settings.model_validate(
+        {
+            "storage": {"path": tmp_path / "hl.sqlite3"},
+            "redis": {"url": redis.url},
+            "web": {"port": 0},
+            "sms": {"backend": "twilio"},
+            "twilio": {
+                "account_sid": TEST_ACCOUNT_SID,
+                "auth_token": TEST_AUTH_TOKEN,
+                "from_number": "+15005550006",
+                "api_base_url": api_base_url,
+            },
+        }
     )
 
 

@@ -2,50 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
-from fake_twilio import TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
+from fake_twilio import TEST_AUTH_TOKEN, twilio_signature
 from harness import (
     ALICE_PHONE,
     BOT,
     CHANNEL,
     Highlightd,
-    add_user,
-    in_channel,
     new_sid,
-    running,
-    settings_dict,
     until_healthz,
-    wait_for_bot,
-    web_port,
 )
-from highlightd.config import Settings
 from highlightd.infra.bus import STREAM
 from highlightd.store import Store
-from servers import IrcClientFactory, IrcServer, RedisServer
+from scene import SceneFactory
+from servers import RedisServer
+from waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path, irc_server: IrcServer, redis_server: RedisServer, fake_twilio: FakeTwilio
-) -> Settings:
-    return Settings(
-        **settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
-    )
-
-
-@pytest.fixture
-async def web(settings: Settings) -> AsyncIterator[Highlightd]:
-    await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    async with running(settings, role="web") as hl:
-        yield hl
+async def web(scene: SceneFactory) -> AsyncIterator[Highlightd]:
+    """highlightd --role web, alice registered; no IRC client, no bot."""
+    async with scene(clients=(), roles=("web",)) as s:
+        yield s.hl
 
 
 async def stream_length(redis_server: RedisServer) -> int:
@@ -59,7 +43,13 @@ async def stream_length(redis_server: RedisServer) -> int:
 async def stream_bodies(redis_server: RedisServer) -> list[str]:
     client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
     try:
-        return [fields["body"] for _id, fields in await client.xrange(STREAM)]
+        entries = await client.xrange(STREAM)
+        assert entries is not None
+        bodies = []
+        for _id, fields in entries:
+            assert fields is not None
+            bodies.append(str(fields["body"]))
+        return bodies
     finally:
         await client.aclose()
 
@@ -117,7 +107,9 @@ async def test_accepted_sms_is_answered_with_empty_twiml_and_put_on_the_bus(
         assert resp.content_type == "application/xml"
         text = await resp.text()
     assert "<Response />" in text and "<Message" not in text
-    await _until(lambda: stream_length(redis_server), 1)
+    await eventually(
+        lambda: stream_length(redis_server), lambda n: n >= 1, what="one entry on the bus"
+    )
 
 
 async def test_stop_keyword_is_not_put_on_the_bus(
@@ -126,12 +118,14 @@ async def test_stop_keyword_is_not_put_on_the_bus(
     await web.sms("STOP")
     await web.sms("hello")
     # The outbox forwards in arrival order: a relayed STOP would stand before hello.
-    await _until(lambda: stream_length(redis_server), 1)
+    await eventually(
+        lambda: stream_length(redis_server), lambda n: n >= 1, what="one entry on the bus"
+    )
     assert await stream_bodies(redis_server) == ["hello"]
 
 
-async def test_status_callback_updates_the_sent_sms(web: Highlightd, settings: Settings) -> None:
-    store = await Store.open(settings.storage.path)
+async def test_status_callback_updates_the_sent_sms(web: Highlightd) -> None:
+    store = await Store.open(web.settings.storage.path)
     try:
         await store.sent.record("SMabc00000000000000000000000000000", None, ALICE_PHONE, "queued")
         form = {"MessageSid": "SMabc00000000000000000000000000000", "MessageStatus": "delivered"}
@@ -155,25 +149,15 @@ async def test_metrics_count_what_the_webhook_saw(web: Highlightd) -> None:
     assert 'highlightd_sms_received_total{outcome="unknown_sender"} 1.0' in text
 
 
-async def test_split_roles_relay_through_redis(
-    tmp_path: Path,
-    irc_server: IrcServer,
-    redis_server: RedisServer,
-    fake_twilio: FakeTwilio,
-    irc_client_factory: IrcClientFactory,
-) -> None:
-    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
-    settings = Settings(**data)
-    await add_user(settings.storage.path, "alice", ALICE_PHONE)
-    [bob] = await in_channel(irc_client_factory, "bob")
-    async with running(settings, role="irc"), running(settings, role="web") as web:
-        await wait_for_bot(bob)
+async def test_split_roles_relay_through_redis(scene: SceneFactory) -> None:
+    async with scene(clients=("bob",), roles=("irc", "web")) as s:
+        web = s.daemons[1]
         body = await until_healthz(web, 200)
         assert body["networks"] == {"testnet": "connected"}
-        await bob.privmsg(CHANNEL, "alice: split?")
-        await fake_twilio.wait_for_messages(1)
+        await s.bob.privmsg(CHANNEL, "alice: split?")
+        await s.twilio.wait_for_messages(1)
         await web.sms("works")
-        line = await bob.expect_privmsg(from_nick=BOT, target="bob")
+        line = await s.bob.expect_privmsg(from_nick=BOT, target="bob")
         assert line.text == "alice (SMS): works"
 
 
@@ -183,12 +167,3 @@ def _sign(hl: Highlightd, path: str, form: dict[str, str]) -> str:
 
 def _sign_url(url: str, form: dict[str, str]) -> str:
     return twilio_signature(TEST_AUTH_TOKEN, url, form)
-
-
-async def _until(probe: Callable[[], Awaitable[int]], expected: int) -> None:
-    """Wait (with a guard) until probe() reaches expected."""
-    async with asyncio.timeout(10):
-        while True:
-            if await probe() >= expected:
-                return
-            await asyncio.sleep(0.02)

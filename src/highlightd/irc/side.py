@@ -109,9 +109,11 @@ class IrcSide:
         while True:
             try:
                 for network in self.networks.values():
-                    await self._bus.set_health(network.name, network.connected, HEALTH_TTL)
-                    self._metrics.connected.labels(network.name).set(int(network.connected))
+                    # Cleared before reading: a change during the await below is kept.
                     network.state_changed.clear()
+                    connected = network.connected
+                    await self._bus.set_health(network.name, connected, HEALTH_TTL)
+                    self._metrics.connected.labels(network.name).set(int(connected))
                 backoff.succeeded()
             except REDIS_DOWN as exc:
                 await backoff.wait(exc)
