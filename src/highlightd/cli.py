@@ -17,7 +17,6 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-from highlightd import __version__
 from highlightd.admin import EXIT_USAGE, AdminError
 from highlightd.admin.checks import env_overrides, looked_in, refuse_to_run, storage_problem
 from highlightd.admin.checks import warnings as config_warnings
@@ -32,6 +31,7 @@ from highlightd.admin.users import (
     remove_user,
     require_network,
 )
+from highlightd.arguments import build_parser
 from highlightd.config import (
     DEFAULT_CONFIG,
     ConfigError,
@@ -48,124 +48,8 @@ from highlightd.infra import logs
 EXIT_BAD_CONFIG = EXIT_USAGE
 
 
-def _log_spec(text: str) -> logs.LogSpec:
-    try:
-        return logs.parse_level(text)
-    except logs.LogSpecError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _globals(suppress: bool) -> argparse.ArgumentParser:
-    """The options every subcommand takes, before or after its name."""
-    # After the name, an option left out must not reset what was given before it.
-    default = argparse.SUPPRESS if suppress else None
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        default=default,
-        help=f"config file (default: $HIGHLIGHTD_CONFIG, then ./{DEFAULT_CONFIG})",
-    )
-    common.add_argument(
-        "--log-level",
-        metavar="LEVEL[:LIBS]",
-        type=_log_spec,
-        default=default,
-        help="debug, info (default), warning or error, for highlightd's own logs; "
-        "libraries stay at warning unless named: debug:pydle,redis or debug:all",
-    )
-    common.add_argument(
-        "--log-format", choices=logs.FORMATS, default=default, help="text (default) or json lines"
-    )
-    return common
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="highlightd",
-        description="Texts you when you are mentioned on IRC, and says your SMS answer back.",
-        parents=[_globals(False)],
-    )
-    parser.add_argument("--version", action="version", version=f"highlightd {__version__}")
-    common = [_globals(True)]
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", parents=common, help="run the daemon")
-    run.add_argument(
-        "--role",
-        choices=["all", "irc", "web"],
-        default="all",
-        help="which half to run (default: all); split roles share one redis.url",
-    )
-    demo = sub.add_parser("demo", parents=common, help="see it work: a local IRC server, offline")
-    demo.add_argument("--once", action="store_true", help="run the scene, then exit (0: it worked)")
-    demo.add_argument("--dir", type=Path, default=Path("demo"), help="its folder (default: ./demo)")
-    demo.add_argument(
-        "--ircd",
-        choices=["auto", "ngircd", "miniircd"],
-        default="auto",
-        help="the IRC server to start (default: ngircd when installed, else miniircd)",
-    )
-    demo_sub = demo.add_subparsers(dest="demo_command")
-    reply = demo_sub.add_parser("reply", parents=common, help="answer by SMS, to the running demo")
-    reply.add_argument("text", help="the answer, as the demo user's SMS")
-    reply.add_argument("--dir", type=Path, default=argparse.SUPPRESS, help="the demo's folder")
-
-    init = sub.add_parser("init", parents=common, help="write a commented config for one network")
-    init.add_argument("--network", required=True, help="a short name, like libera")
-    init.add_argument("--host", required=True, help="the IRC server, like irc.libera.chat")
-    init.add_argument("--nick", required=True, help="the bot's nick: one nobody else uses")
-    init.add_argument("--channel", action="append", default=[], help="a channel (repeatable)")
-    init.add_argument("--port", type=int, help="default: 6697 with TLS, 6667 without")
-    init.add_argument("--no-tls", action="store_true", help="plain text (port 6667)")
-    init.add_argument("--force", action="store_true", help="overwrite an existing file")
-
-    sub.add_parser("check-config", parents=common, help="validate the config and exit")
-
-    explain = sub.add_parser(
-        "explain", parents=common, help="say what would happen to a line for a user, and why"
-    )
-    explain.add_argument("--network", required=True)
-    explain.add_argument("--nick", required=True, help="the registered user")
-    explain.add_argument("--sender", default="someone", help="who says the line")
-    explain.add_argument("--channel", help="where (default: the network's first channel)")
-    explain.add_argument(
-        "--as",
-        dest="as_nick",
-        metavar="NICK",
-        help="the nick the user goes by now, if renamed (the daemon follows NICK changes)",
-    )
-    explain.add_argument("line", help="the IRC line, quoted")
-
-    users = sub.add_parser("users", parents=common, help="manage registered users (admin path)")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", parents=common, help="register a nick's phone")
-    add.add_argument("--network", required=True)
-    add.add_argument("--nick", required=True)
-    add.add_argument("--phone", required=True, help="E.164, like +15551230001")
-    lst = users_sub.add_parser("list", parents=common, help="list registered users")
-    lst.add_argument("--network")
-    lst.add_argument("--show-phone", action="store_true", help="print numbers unmasked")
-    rm = users_sub.add_parser(
-        "remove", parents=common, help="unregister a nick and erase its phone's SMS and logs"
-    )
-    rm.add_argument("--network", required=True)
-    rm.add_argument("--nick", required=True)
-    export = users_sub.add_parser(
-        "export", parents=common, help="print what is stored about a nick, as JSON"
-    )
-    export.add_argument("--network", required=True)
-    export.add_argument("--nick", required=True)
-
-    sms = sub.add_parser("sms", parents=common, help="the SMS side")
-    sms_sub = sms.add_subparsers(dest="sms_command", required=True)
-    test = sms_sub.add_parser("test", parents=common, help="send one SMS, report Twilio's answer")
-    test.add_argument("--to", required=True, help="E.164, like +15551230001")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "init":
             return _init(args)
