@@ -33,18 +33,24 @@ REPLY_OUTCOMES = ("said", "duplicate", "undeliverable")
 LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 
 
+def _registry() -> CollectorRegistry:
+    """A registry holding what every process exports: process, platform, GC, our version."""
+    # `*_created` series double the output and no dashboard uses them. The switch is
+    # the library's only one, and process-wide: every registry stops emitting them.
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    Info("highlightd_build", "The running highlightd", registry=registry).info(
+        {"version": __version__}
+    )
+    return registry
+
+
 class Metrics:
     def __init__(self, networks: Iterable[str] = ()) -> None:
-        # `*_created` series double the output and no dashboard uses them. The switch is
-        # the library's only one, and process-wide: every registry stops emitting them.
-        disable_created_metrics()  # type: ignore[no-untyped-call]
-        self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        Info("highlightd_build", "The running highlightd", registry=self.registry).info(
-            {"version": __version__}
-        )
+        self.registry = _registry()
         self.highlights = Counter(
             "highlightd_highlights",
             "Mentions of registered users, by decision",
