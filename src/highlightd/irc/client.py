@@ -9,57 +9,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pydle
 from pydle.features.ircv3.tags import TaggedMessage
 
 from highlightd import __version__
 from highlightd.config import NetworkSettings
-from highlightd.core.events import IrcEvent, NickChange, Quit
+from highlightd.core.events import NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
+from highlightd.irc.linkowner import LinkOwner, WireOrder
+from highlightd.irc.settling import Settling
 
 log = logging.getLogger("highlightd.irc.network")
 
 PONG_TIMEOUT = 30.0
-# A server that never ends NAMES for a channel: go on with what is known after this.
-SETTLE_TIMEOUT = 10.0
 # Why a JOIN did not happen: no such channel, too many, full, invite-only, banned, keyed...
 JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
 READ_SIZE = 65536
-
-
-class LinkOwner(Protocol):
-    """What a client reports to the connection that owns it (irc.network.Network)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def fold(self, name: str) -> str: ...
-
-    def set_casemapping(self, casemapping: str) -> None: ...
-
-    def set_chantypes(self, chantypes: str) -> None: ...
-
-    def received(
-        self, sender: str, target: str, text: str, account: str | None, host: str | None
-    ) -> None: ...
-
-    def emit(self, event: IrcEvent) -> None: ...
-
-    def who_reply(self, nick: str, flags: str) -> None: ...
-
-    def who_end(self, mask: str) -> None: ...
-
-    def pong(self, token: str) -> None: ...
-
-    def echoed(self, command: str, target: str, text: str) -> None: ...
-
-    def numeric_error(self, numeric: str, subject: str, reason: str) -> None: ...
-
-    def entered(self, channel: str) -> None: ...
-
-    def left(self, channel: str, kicked_by: str | None, reason: str) -> None: ...
 
 
 class PydleClient(pydle.Client):  # type: ignore[misc]
@@ -80,14 +47,10 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         self._channels = tuple(channels)
         self._ping_interval = ping_interval
         self._wanted_nick = str(kwargs.get("nickname", ""))
-        self.own_nick = ""
+        self._wire = WireOrder(owner)
         self.registered_event = asyncio.Event()
         self.closed_event = asyncio.Event()
-        # Set once who is in each wanted channel is known (or its JOIN was refused).
-        self.settled_event = asyncio.Event()
-        self._names_ended: set[str] = set()
-        self._membership_busy = 0
-        self._settle_timer: asyncio.TimerHandle | None = None
+        self._settling = Settling(self._channels, owner.fold)
         self.fatal: str | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -106,6 +69,16 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
                 sasl_mechanism="PLAIN",
             )
         return cls(owner, channels=s.channels, ping_interval=s.ping_interval, **kwargs)
+
+    @property
+    def own_nick(self) -> str:
+        """Our nick as the server has it, followed in wire order ("" until 001)."""
+        return self._wire.own_nick
+
+    @property
+    def settled_event(self) -> asyncio.Event:
+        """Set once who is in each wanted channel is known (or its JOIN was refused)."""
+        return self._settling.event
 
     # The link the send queue writes to (irc.sendqueue.Link)
 
@@ -183,46 +156,14 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             log.debug("%s: skipped an unparsable line %r: %s", self._network.name, line[:200], exc)
             return
         try:
-            self._observe(str(command).upper(), message)
+            nick, _meta = self._parse_user(message.source)
+            self._wire.observe(str(command).upper(), nick, message)
         except Exception:
             log.exception("%s: failed to handle %r", self._network.name, line[:200])
         # pydle handles each line in a task of its own, as its own on_data does.
         task = asyncio.create_task(self.on_raw(message))
         self._handlers.add(task)
         task.add_done_callback(self._handlers.discard)
-
-    def _observe(self, command: str, message: Any) -> None:
-        """What the owner must learn in wire order, before pydle's handlers run."""
-        params = [str(p) for p in message.params]
-        nick, _meta = self._parse_user(message.source)
-        own = bool(nick) and self._is_us(nick)
-        owner = self._network
-        if command == "001" and params:
-            self.own_nick = params[0]  # before the lines that follow it are observed
-        elif command == "NICK" and own and params:
-            # The server may rename us (services, a collision): keep knowing who we are.
-            self.own_nick = params[0]
-            message.renamed_us = True
-        elif command == "PONG" and params:
-            owner.pong(params[-1])
-        elif command in ("PRIVMSG", "NOTICE") and own and len(params) >= 2:
-            owner.echoed(command, params[0], params[1])
-        elif command == "JOIN" and own and params:
-            for channel in params[0].split(","):
-                owner.entered(channel)
-        elif command == "PART" and own and params:
-            for channel in params[0].split(","):
-                owner.left(channel, None, params[1] if len(params) > 1 else "")
-        elif command == "KICK" and len(params) >= 2:
-            reason = params[2] if len(params) > 2 else ""
-            for channel in params[0].split(","):
-                if any(self._is_us(target) for target in params[1].split(",")):
-                    owner.left(channel, nick or "the server", reason)
-        elif command[:1] in "45" and command.isdigit() and len(params) >= 3:
-            owner.numeric_error(command, params[1], params[-1])
-
-    def _is_us(self, nick: str) -> bool:
-        return bool(self.own_nick) and self._network.fold(nick) == self._network.fold(self.own_nick)
 
     async def on_raw_error(self, message: Any) -> None:
         # The server's ERROR closes the link (it is also its answer to our QUIT);
@@ -233,18 +174,17 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
 
     async def on_unknown(self, message: Any) -> None:
         if message.command in JOIN_REFUSED and len(message.params) >= 2:
-            self._membership_known(message.params[1])
+            self._settling.known(message.params[1])
         # pydle warns about every numeric it has no handler for (379, 671, ...).
         log.debug("%s: unhandled %s %s", self._network.name, message.command, message.params)
 
     async def on_disconnect(self, expected: bool) -> None:
-        if self._settle_timer is not None:
-            self._settle_timer.cancel()
+        self._settling.stop()
         self.closed_event.set()
 
     async def on_raw_001(self, message: Any) -> None:
         # self.nickname is "<unregistered>" until pydle's WHOIS; 001 says who we are.
-        self.own_nick = message.params[0]
+        self._wire.own_nick = message.params[0]
         await super().on_raw_001(message)
 
     async def on_isupport_casemapping(self, value: str) -> None:
@@ -260,44 +200,22 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         await super().on_connect()
         for channel in self._channels:
             await self.join(channel)
-        self._check_settled()
-        self._settle_timer = asyncio.get_running_loop().call_later(
-            SETTLE_TIMEOUT, self.settled_event.set
-        )
+        self._settling.start()
         self.registered_event.set()
 
-    # Membership: pydle handles each line in a task of its own, and fills a channel's
-    # users from NAMES only after a WHOIS of each nick it did not know; the end of
-    # NAMES (366) is handled long before. Settled waits for both.
+    # Membership: settled once pydle has handled every JOIN and NAMES line (see Settling).
 
     async def on_raw_join(self, message: Any) -> None:
-        self._membership_busy += 1
-        try:
+        with self._settling.handling():
             await super().on_raw_join(message)
-        finally:
-            self._membership_busy -= 1
-            self._check_settled()
 
     async def on_raw_353(self, message: Any) -> None:
-        self._membership_busy += 1
-        try:
+        with self._settling.handling():
             await super().on_raw_353(message)
-        finally:
-            self._membership_busy -= 1
-            self._check_settled()
 
     async def on_raw_366(self, message: Any) -> None:
         if len(message.params) >= 2:
-            self._membership_known(message.params[1])
-
-    def _membership_known(self, channel: str) -> None:
-        self._names_ended.add(self._network.fold(channel))
-        self._check_settled()
-
-    def _check_settled(self) -> None:
-        wanted = {self._network.fold(c) for c in self._channels}
-        if not self._membership_busy and wanted <= self._names_ended:
-            self.settled_event.set()
+            self._settling.known(message.params[1])
 
     async def on_raw_432(self, message: Any) -> None:
         if not self.registered_event.is_set():
@@ -315,7 +233,7 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         await super().on_raw_315(message)
 
     async def on_raw_nick(self, message: Any) -> None:
-        # Our own renames were followed in _observe, in wire order; others go to the daemon.
+        # Our own renames were followed by WireOrder, in wire order; others go to the daemon.
         nick, _meta = self._parse_user(message.source)
         if message.params and self.own_nick and not getattr(message, "renamed_us", False):
             self._network.emit(NickChange(self._network.name, nick, message.params[0]))

@@ -3,14 +3,12 @@
 pydle 1.2.0 is used for parsing, registration, CAP/SASL and state, but not for
 staying connected: its reconnect gives up after one failed retry, a TCP reset
 leaves a zombie client, and a silently dead link goes unnoticed for ten
-minutes. `Network.run` supervises instead; see docs/library-notes.md.
+minutes. `Network.run` supervises instead (irc.supervisor); see docs/library-notes.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable
 
@@ -20,21 +18,13 @@ from highlightd.core.ircnames import DEFAULT_CHANTYPES, is_channel
 from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
-from highlightd.infra.retry import Backoff
 from highlightd.irc.channels import Channels
-from highlightd.irc.client import PONG_TIMEOUT, PydleClient
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.sendqueue import SendQueue
+from highlightd.irc.supervisor import Supervisor
 from highlightd.irc.who import WhoAsker
 
-log = logging.getLogger(__name__)
-
-REGISTRATION_TIMEOUT = 60.0
 QUIT_MESSAGE = "highlightd shutting down"
-
-
-class FatalNetworkError(Exception):
-    """The server refuses us in a way retrying cannot fix (an erroneous nick)."""
 
 
 class Network:
@@ -46,16 +36,14 @@ class Network:
         self.casemapping = "rfc1459"
         self.chantypes = DEFAULT_CHANTYPES
         self._on_event = on_event
-        self._client: PydleClient | None = None
         self._ready = asyncio.Event()
         bucket = TokenBucket(settings.send_burst, settings.send_rate)
         self._queue = SendQueue(self.name, bucket, self.fold)
         self._channels = Channels(self.name, settings.channels, self.fold)
-        self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
         self.state_changed = asyncio.Event()
-        self._stopping = False
         self._last_spoke: dict[str, float] = {}
         self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
+        self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready)
 
     # What the rest of the daemon asks
 
@@ -65,19 +53,20 @@ class Network:
 
     @property
     def own_nick(self) -> str:
-        return self._client.own_nick if self._client else self.settings.nick
+        client = self._link.client
+        return client.own_nick if client else self.settings.nick
 
     @property
     def settled(self) -> bool:
         """Connected, and who is in each wanted channel is known: an answer can be routed."""
-        client = self._client
+        client = self._link.client
         return self.connected and client is not None and client.settled_event.is_set()
 
     async def until_settled(self) -> None:
         """Wait until `settled` (across reconnections)."""
         while not self.settled:
             await self._ready.wait()
-            client = self._client
+            client = self._link.client
             if client is None:
                 continue
             settled = asyncio.ensure_future(client.settled_event.wait())
@@ -106,7 +95,7 @@ class Network:
 
     def visible(self, nick: str) -> bool:
         """Whether nick is in a channel with us now."""
-        client = self._client
+        client = self._link.client
         if client is None or not self.connected:
             return False
         key = self.fold(nick)
@@ -118,7 +107,7 @@ class Network:
 
     def present(self, channel: str) -> set[str]:
         """The folded nicks in a channel with us."""
-        client = self._client
+        client = self._link.client
         if client is None or not self.connected:
             return set()
         key = self.fold(channel)
@@ -173,7 +162,7 @@ class Network:
         host: str | None = None,
     ) -> None:
         """Called for every PRIVMSG in wire order; hands ours to the daemon."""
-        client = self._client
+        client = self._link.client
         own = client.own_nick if client else ""
         if own and self.fold(sender) == self.fold(own):
             return  # our own line echoed back (echo-message)
@@ -197,7 +186,8 @@ class Network:
 
     def account_of(self, nick: str) -> str | None:
         """What pydle learnt of nick's services account (see IrcMessage.account)."""
-        return self._client.account_of(nick) if self._client else None
+        client = self._link.client
+        return client.account_of(nick) if client else None
 
     # What the client saw on the wire, in order (LinkOwner)
 
@@ -225,85 +215,10 @@ class Network:
         async with asyncio.TaskGroup() as group:
             writer = group.create_task(self._queue.run())
             try:
-                await self._supervise()
+                await self._link.run()
             finally:
                 self._channels.detach()
                 writer.cancel()
-
-    async def _supervise(self) -> None:
-        while not self._stopping:
-            client = PydleClient.for_network(self, self.settings)
-            self._client = client
-            self._channels.attach(self._join)
-            try:
-                await self._connect(client)
-            except FatalNetworkError as exc:
-                log.error("%s: %s; not reconnecting (fix networks.nick)", self.name, exc)
-                return
-            except (OSError, TimeoutError) as exc:
-                self._channels.detach()
-                await self._drop(client)
-                await self._backoff.wait(exc)
-                continue
-            self._backoff.succeeded()
-            log.info(
-                "%s: connected as %s, joining %s",
-                self.name,
-                client.own_nick,
-                ", ".join(self.settings.channels) or "no channels",
-            )
-            await self._connected(client)
-            if self._stopping:
-                return
-            await self._drop(client)
-            await self._backoff.wait("disconnected")
-
-    async def _connected(self, client: PydleClient) -> None:
-        self._queue.attach(client)
-        self._set_ready(True)
-        # As long as the idle PING gets: a link that takes lines but confirms none is dead.
-        limit = self.settings.ping_interval + min(PONG_TIMEOUT, self.settings.ping_interval)
-        try:
-            while not client.closed_event.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(client.closed_event.wait(), limit / 2)
-                if self._queue.stalled(limit) and not client.closed_event.is_set():
-                    log.warning("%s: nothing confirmed in %.0f s; reconnecting", self.name, limit)
-                    await self._drop(client)
-        finally:
-            self._queue.detach()
-            self._channels.detach()
-            self._set_ready(False)
-
-    async def _join(self, channel: str) -> None:
-        client = self._client
-        if client is not None and client.connected:
-            await client.rawmsg("JOIN", channel)
-
-    async def _connect(self, client: PydleClient) -> None:
-        s = self.settings
-        await client.connect(s.host, s.port, tls=s.tls, tls_verify=s.tls_verify)
-        registered = asyncio.ensure_future(client.registered_event.wait())
-        closed = asyncio.ensure_future(client.closed_event.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {registered, closed},
-                timeout=REGISTRATION_TIMEOUT,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            registered.cancel()
-            closed.cancel()
-        if client.fatal:
-            raise FatalNetworkError(client.fatal)
-        if not client.registered_event.is_set():
-            raise TimeoutError(
-                "registration did not complete" if not done else "closed while registering"
-            )
-
-    async def _drop(self, client: PydleClient) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            await client.disconnect(expected=True)
 
     def _set_ready(self, ready: bool) -> None:
         self._ready.set() if ready else self._ready.clear()
@@ -311,11 +226,7 @@ class Network:
 
     async def quit(self, message: str = QUIT_MESSAGE) -> None:
         """Say goodbye to the server and stop reconnecting."""
-        self._stopping = True
-        client = self._client
-        if client is not None and client.connected:
-            with contextlib.suppress(OSError, AttributeError, TimeoutError):
-                await client.quit(message)
+        await self._link.quit(message)
 
 
 def _retrieved(done: asyncio.Future[None]) -> None:

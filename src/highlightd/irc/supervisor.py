@@ -1,0 +1,135 @@
+"""Staying connected to one network: a fresh client per attempt, a doubling wait after a failure.
+
+pydle's own reconnect gives up after one failed retry and leaves a zombie client
+after a TCP reset; here each attempt builds a new client, and a link that takes
+lines but confirms none is dropped and made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from highlightd.config import NetworkSettings
+from highlightd.infra.retry import Backoff
+from highlightd.irc.channels import Channels
+from highlightd.irc.client import PONG_TIMEOUT, PydleClient
+from highlightd.irc.linkowner import LinkOwner
+from highlightd.irc.sendqueue import SendQueue
+
+# A network's connection story is read under one logger name, the client's included.
+log = logging.getLogger("highlightd.irc.network")
+
+REGISTRATION_TIMEOUT = 60.0
+
+
+class FatalNetworkError(Exception):
+    """The server refuses us in a way retrying cannot fix (an erroneous nick)."""
+
+
+class Supervisor:
+    """Connects, watches the link while it lasts, and connects again until stopped."""
+
+    def __init__(
+        self,
+        owner: LinkOwner,
+        settings: NetworkSettings,
+        queue: SendQueue,
+        channels: Channels,
+        set_ready: Callable[[bool], None],
+    ) -> None:
+        self.client: PydleClient | None = None
+        self.stopping = False
+        self._owner = owner
+        self.settings = settings
+        self.name = settings.name
+        self._queue = queue
+        self._channels = channels
+        self._set_ready = set_ready
+        self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
+
+    async def run(self) -> None:
+        """Until quit(): one client per attempt; the send queue and channels follow it."""
+        while not self.stopping:
+            client = PydleClient.for_network(self._owner, self.settings)
+            self.client = client
+            self._channels.attach(self._join)
+            try:
+                await self._connect(client)
+            except FatalNetworkError as exc:
+                log.error("%s: %s; not reconnecting (fix networks.nick)", self.name, exc)
+                return
+            except (OSError, TimeoutError) as exc:
+                self._channels.detach()
+                await self._drop(client)
+                await self._backoff.wait(exc)
+                continue
+            self._backoff.succeeded()
+            log.info(
+                "%s: connected as %s, joining %s",
+                self.name,
+                client.own_nick,
+                ", ".join(self.settings.channels) or "no channels",
+            )
+            await self._connected(client)
+            if self.stopping:
+                return
+            await self._drop(client)
+            await self._backoff.wait("disconnected")
+
+    async def _connected(self, client: PydleClient) -> None:
+        self._queue.attach(client)
+        self._set_ready(True)
+        # As long as the idle PING gets: a link that takes lines but confirms none is dead.
+        limit = self.settings.ping_interval + min(PONG_TIMEOUT, self.settings.ping_interval)
+        try:
+            while not client.closed_event.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(client.closed_event.wait(), limit / 2)
+                if self._queue.stalled(limit) and not client.closed_event.is_set():
+                    log.warning("%s: nothing confirmed in %.0f s; reconnecting", self.name, limit)
+                    await self._drop(client)
+        finally:
+            self._queue.detach()
+            self._channels.detach()
+            self._set_ready(False)
+
+    async def _join(self, channel: str) -> None:
+        client = self.client
+        if client is not None and client.connected:
+            await client.rawmsg("JOIN", channel)
+
+    async def _connect(self, client: PydleClient) -> None:
+        s = self.settings
+        await client.connect(s.host, s.port, tls=s.tls, tls_verify=s.tls_verify)
+        registered = asyncio.ensure_future(client.registered_event.wait())
+        closed = asyncio.ensure_future(client.closed_event.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {registered, closed},
+                timeout=REGISTRATION_TIMEOUT,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            registered.cancel()
+            closed.cancel()
+        if client.fatal:
+            raise FatalNetworkError(client.fatal)
+        if not client.registered_event.is_set():
+            raise TimeoutError(
+                "registration did not complete" if not done else "closed while registering"
+            )
+
+    async def _drop(self, client: PydleClient) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            await client.disconnect(expected=True)
+
+    async def quit(self, message: str) -> None:
+        """Say goodbye to the server and stop reconnecting."""
+        self.stopping = True
+        client = self.client
+        if client is not None and client.connected:
+            with contextlib.suppress(OSError, AttributeError, TimeoutError):
+                await client.quit(message)
