@@ -130,3 +130,15 @@ async def recorded(path: Path, text: str) -> None:
 
 def redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, decode_responses=True)
+
+
+async def until_gone(client: IrcTestClient, nick: str) -> None:
+    """Wait until the server no longer knows nick: a SIGKILLed bot's connection is closed,
+    so that the next one gets its nick back instead of a fallback."""
+    async with asyncio.timeout(20):
+        while True:
+            await client.send_raw(f"ISON {nick}")
+            reply = await client.expect(lambda line: line.command == "303")
+            if nick.lower() not in reply.text.lower().split():
+                return
+            await asyncio.sleep(0.05)

@@ -183,10 +183,10 @@ async def in_channel(factory: IrcClientFactory, *nicks: str) -> list[IrcTestClie
     return clients
 
 
-async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL) -> None:
+async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL, nick: str = BOT) -> None:
     """Wait until the bot has joined channel, as seen by a client already in it."""
     await client.expect(
-        lambda line: line.command == "JOIN" and line.nick == BOT and line.text == channel
+        lambda line: line.command == "JOIN" and line.nick == nick and line.text == channel
     )
 
 

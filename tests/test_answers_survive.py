@@ -29,6 +29,7 @@ from answers import (
     recorded,
     redis_client,
     sid_of,
+    until_gone,
 )
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from harness import (
@@ -127,6 +128,7 @@ async def test_daemon_killed_while_answers_stream_in_loses_and_repeats_none(
             # server and before its record says that one line again (at-least-once).
             await recorded(db, tally.last)
         # SIGKILLed on leaving the block; posts meanwhile are refused and retried.
+        await until_gone(bob, BOT)
         async with _daemon(config, tmp_path):
             await posting
             await tally.until(COUNT)

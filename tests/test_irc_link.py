@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -15,13 +16,19 @@ from harness import (
     CHANNEL,
     NETWORK,
     Highlightd,
+    in_channel,
+    running,
+    settings_dict,
     wait_for_bot,
+    web_port,
 )
+from highlightd.config import Settings
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.network import Network
 from proxy import TcpProxy
 from scene import SceneFactory
-from servers import IrcServer, IrcTestClient
+from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -163,3 +170,31 @@ async def test_banned_bot_stops_trying_and_says_so_once_at_error(
         "not retrying until the next connection"
     ]
     assert not _network(linked).joined(CHANNEL)
+
+
+async def test_bot_on_a_fallback_nick_takes_its_own_back_when_it_frees(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    irc_client_factory: IrcClientFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As after a SIGKILL: the server still holds our nick for the old connection.
+    squatter = await irc_client_factory(BOT)
+    [bob] = await in_channel(irc_client_factory, "bob")
+    data = settings_dict(tmp_path, irc_server, redis_server.url, None, web_port())
+    data["networks"][0]["ping_interval"] = 0.5
+    caplog.set_level(logging.INFO, logger="highlightd.irc.network")
+    async with running(Settings(**data)):
+        await wait_for_bot(bob, nick=BOT + "_")
+        await squatter.quit()
+        renamed = await bob.expect(lambda line: line.command == "NICK" and line.nick == BOT + "_")
+        assert renamed.text == BOT
+
+        def said() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.name == "highlightd.irc.network"]
+
+        await eventually(said, lambda lines: f"{NETWORK}: {BOT} is ours again" in lines, what="log")
+    lines = said()
+    assert lines.count(f"{NETWORK}: {BOT} is taken; on {BOT}_ until it frees") == 1
+    assert lines.count(f"{NETWORK}: {BOT} is ours again") == 1

@@ -48,6 +48,7 @@ class Supervisor:
         self._queue = queue
         self._channels = channels
         self._set_ready = set_ready
+        self._fallback = False  # on a fallback nick, said once
         self._backoff = Backoff(f"irc network {self.name} ({settings.host}:{settings.port})", log)
 
     async def run(self) -> None:
@@ -88,13 +89,32 @@ class Supervisor:
             while not client.closed_event.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.closed_event.wait(), limit / 2)
-                if self._queue.stalled(limit) and not client.closed_event.is_set():
+                if client.closed_event.is_set():
+                    break
+                if self._queue.stalled(limit):
                     log.warning("%s: nothing confirmed in %.0f s; reconnecting", self.name, limit)
                     await self._drop(client)
+                else:
+                    await self._regain(client)
         finally:
             self._queue.detach()
             self._channels.detach()
             self._set_ready(False)
+
+    async def _regain(self, client: PydleClient) -> None:
+        """On a fallback nick (ours was taken, say by our own killed connection): ask for
+        ours again at each wake-up until the server gives it."""
+        wanted, own = self.settings.nick, client.own_nick
+        if not own or self._owner.fold(own) == self._owner.fold(wanted):
+            if self._fallback:
+                log.info("%s: %s is ours again", self.name, own)
+                self._fallback = False
+            return
+        if not self._fallback:
+            log.warning("%s: %s is taken; on %s until it frees", self.name, wanted, own)
+            self._fallback = True
+        with contextlib.suppress(OSError, AttributeError):
+            await client.rawmsg("NICK", wanted)
 
     async def _join(self, channel: str) -> None:
         client = self.client
