@@ -79,6 +79,7 @@ class IrcSide:
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         await self._directory.refresh()
+        group.create_task(self._directory.watch())
         group.create_task(self._sender.run())
         group.create_task(self._digests.run())
         group.create_task(self._notifier.run())
