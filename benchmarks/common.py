@@ -32,7 +32,9 @@ def keyword(n: int, k: int) -> str:
     return f"{KEYWORD_STEMS[(n + k) % len(KEYWORD_STEMS)]}{n}k{k}"
 
 
-async def populate(path: Path, network: str, users: int, keywords_each: int) -> None:
+async def populate(
+    path: Path, network: str, users: int, keywords_each: int, first_id: int = 1
+) -> None:
     """Create the schema through the Store, then write the rows in one transaction."""
     store = await Store.open(path)
     await store.close()
@@ -43,14 +45,14 @@ async def populate(path: Path, network: str, users: int, keywords_each: int) -> 
             "INSERT INTO users (id, network, nick, nick_key, phone, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (n + 1, network, nick(n), nick_key(nick(n)), f"+1201{n:07d}", now)
+                (first_id + n, network, nick(n), nick_key(nick(n)), f"+1201{n:07d}", now)
                 for n in range(users)
             ),
         )
         conn.executemany(
             "INSERT INTO keywords (user_id, word_key, word, exception) VALUES (?, ?, ?, 0)",
             (
-                (n + 1, irc_lower(keyword(n, k)), keyword(n, k))
+                (first_id + n, irc_lower(keyword(n, k)), keyword(n, k))
                 for n in range(users)
                 for k in range(keywords_each)
             ),
