@@ -24,6 +24,7 @@ class Directory:
         self._index = UserIndex()
         self._version: tuple[int, int] = (-1, -1)
         self._polled = -1  # PRAGMA data_version as last read
+        self._stale = False  # reload at the next catch_up, whatever the versions say
 
     def user(self, user_id: int) -> User | None:
         return self._index.user(user_id)
@@ -70,11 +71,19 @@ class Directory:
         self._polled = await self._store.data_version()
         await self.catch_up()
 
+    def stale(self) -> None:
+        """Reload before the next line (SIGHUP: users added a moment ago count at once)."""
+        self._stale = True
+
     async def catch_up(self) -> None:
         """Reload if this process wrote, or the watcher saw another's commit (no I/O if not)."""
         version = (self._polled, self._store.changes)
-        if version == self._version:
+        if version == self._version and not self._stale:
             return
+        if self._stale:
+            self._stale = False
+            version = (await self._store.data_version(), self._store.changes)
+            self._polled = version[0]
         index = await self._store.user_index()
         # Taken from the index in use now, not before the await: a NICK change
         # followed meanwhile, or another refresh, would otherwise be undone.
