@@ -70,7 +70,7 @@ async def main(count: int, concurrency: int) -> None:
         deps = WebDeps(
             store=store,
             bus=bus,
-            outbox=Outbox(store, bus),
+            outbox=Outbox(store, bus, republish_after=60),
             metrics=metrics,
             network_names=[],
             network_state=no_networks,

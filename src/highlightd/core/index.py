@@ -8,11 +8,11 @@ the store; `highlightd explain` builds the same one from the store, offline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from highlightd.core.ircnames import nick_key
-from highlightd.core.matcher import Matcher, irc_lower
+from highlightd.core.matcher import Matcher, fold_words, irc_lower
 from highlightd.core.records import Keyword, User
 
 
@@ -43,6 +43,7 @@ class NetworkIndex:
         self._followed: Matcher[int] = Matcher(casemapping)
         # The nicks users go by now: folded -> (as written, user id).
         self._following: dict[str, tuple[str, int]] = {}
+        self._muted: dict[int, frozenset[str]] = {}  # user id -> folded channel names
 
     def fold(self, name: str) -> str:
         return irc_lower(name, self.casemapping)
@@ -66,6 +67,14 @@ class NetworkIndex:
             matcher = self._exceptions if keyword.exception else self._keywords
             matcher.add(keyword.word, keyword.user_id)
 
+    def mute(self, user_id: int, channels: frozenset[str]) -> None:
+        if user_id in self._users:
+            self._muted[user_id] = channels
+
+    def muted(self, user_id: int) -> frozenset[str]:
+        """The channels (folded names) where a user asked not to be texted."""
+        return self._muted.get(user_id, frozenset())
+
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
 
@@ -78,9 +87,21 @@ class NetworkIndex:
 
     def match(self, text: str) -> list[User]:
         """The users a line (IRC formatting stripped) highlights, in registration order."""
-        by_keyword = self._keywords.match(text) - self._exceptions.match(text)
-        ids = self._nicks.match(text) | self._followed.match(text) | by_keyword
-        return [self._users[uid] for uid in sorted(ids) if uid in self._users]
+        users = self._users
+        return [users[uid] for uid in sorted(self.match_ids(text)) if uid in users]
+
+    def match_ids(self, text: str) -> set[int]:
+        """The ids of the users a line highlights: one tokenizing and folding per line."""
+        folded = fold_words(text, self.casemapping)
+        if not folded:
+            return set()
+        ids = self._nicks.owners(folded)
+        if self._following:
+            ids |= self._followed.owners(folded)
+        by_keyword = self._keywords.owners(folded)
+        if by_keyword:
+            ids |= by_keyword - self._exceptions.owners(folded)
+        return ids
 
     def why(self, text: str, user: User) -> Why:
         """Which words of the line concern user; `why(...).highlights` agrees with match."""
@@ -142,7 +163,12 @@ class UserIndex:
         self._users: dict[int, User] = {}
 
     @classmethod
-    def build(cls, users: Iterable[User], keywords: Iterable[Keyword]) -> UserIndex:
+    def build(
+        cls,
+        users: Iterable[User],
+        keywords: Iterable[Keyword],
+        muted: Mapping[int, frozenset[str]] | None = None,
+    ) -> UserIndex:
         index = cls()
         for user in users:
             index._users[user.id] = user
@@ -151,6 +177,10 @@ class UserIndex:
             owner = index._users.get(keyword.user_id)
             if owner is not None:
                 index._nets[owner.network].add_keyword(keyword)
+        for uid, channels in (muted or {}).items():
+            owner = index._users.get(uid)
+            if owner is not None:
+                index._nets[owner.network].mute(uid, channels)
         return index
 
     def carry_over(self, previous: UserIndex) -> None:
@@ -173,6 +203,9 @@ class UserIndex:
 
     def network(self, name: str, casemapping: str) -> NetworkIndex:
         """One network's index, folding names under the casemapping its server announced."""
-        net = self._nets.setdefault(name, NetworkIndex(casemapping))
-        net.set_casemapping(casemapping)
+        net = self._nets.get(name)
+        if net is None:
+            net = self._nets[name] = NetworkIndex(casemapping)
+        elif net.casemapping != casemapping:
+            net.set_casemapping(casemapping)
         return net

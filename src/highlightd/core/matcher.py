@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Generic, Literal, TypeVar
 
-__all__ = ["CaseMapping", "Matcher", "irc_lower", "words"]
+__all__ = ["CaseMapping", "Matcher", "fold_words", "irc_lower", "words"]
 
 CaseMapping = Literal["ascii", "rfc1459", "strict-rfc1459"]
 
@@ -41,6 +41,18 @@ def irc_lower(text: str, casemapping: str = "rfc1459") -> str:
 def words(text: str) -> list[str]:
     """Return the maximal runs of IRC word characters in text, in order."""
     return _WORD.findall(text)
+
+
+def fold_words(text: str, casemapping: str = "rfc1459") -> set[str]:
+    """The distinct IRC words of text, folded: what Matcher.owners looks up."""
+    tokens = _WORD.findall(text)
+    if not tokens:
+        return set()
+    # Fold after tokenizing: rfc1459 turns "~" (a separator) into "^" (a word
+    # character), so folding first would glue "~al" into one word. Words hold no
+    # spaces, so one join/translate/split folds them all in C.
+    table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
+    return set(" ".join(tokens).translate(table).split(" "))
 
 
 class Matcher(Generic[K]):
@@ -96,10 +108,10 @@ class Matcher(Generic[K]):
         tokens = _WORD.findall(text)
         if not tokens:
             return set()
-        # Fold after tokenizing: rfc1459 turns "~" (a separator) into "^" (a word
-        # character), so folding first would glue "~al" into one word. Words hold no
-        # spaces, so one join/translate/split folds them all in C.
-        folded = " ".join(tokens).translate(self._table).split(" ")
+        return self.owners(" ".join(tokens).translate(self._table).split(" "))
+
+    def owners(self, folded: Iterable[str]) -> set[K]:
+        """Every owner of one of these words, already folded (fold_words) the same way."""
         index = self._index
         found: set[K] = set()
         for key in index.keys() & folded:

@@ -3,13 +3,19 @@ the store, and following the NICK changes the networks report."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from highlightd.core.index import NetworkIndex, UserIndex
 from highlightd.core.records import User
+from highlightd.infra.guard import guard
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
+
+# How often another process's writes (a `users add`, a STOP taken by `--role web`) are
+# looked for: PRAGMA data_version is one round trip to the database thread.
+POLL_INTERVAL = 0.5
 
 
 class Directory:
@@ -17,6 +23,8 @@ class Directory:
         self._store = store
         self._index = UserIndex()
         self._version: tuple[int, int] = (-1, -1)
+        self._polled = -1  # PRAGMA data_version as last read
+        self._stale = False  # reload at the next catch_up, whatever the versions say
 
     def user(self, user_id: int) -> User | None:
         return self._index.user(user_id)
@@ -26,7 +34,7 @@ class Directory:
 
     def match(self, network: str, casemapping: str, text: str) -> set[int]:
         """The ids of the users this line highlights."""
-        return {u.id for u in self.network(network, casemapping).match(text)}
+        return self.network(network, casemapping).match_ids(text)
 
     def owner(self, network: str, casemapping: str, nick: str) -> int | None:
         """The registered user who goes by this nick now, if any."""
@@ -47,11 +55,35 @@ class Directory:
 
     # Keeping in step with the store
 
+    async def watch(self) -> None:
+        """See another process's commit (the CLI, `--role web`) within POLL_INTERVAL.
+
+        This process's own writes count in Store.changes and show at the next
+        `catch_up`; no line waits on the database to learn nothing changed.
+        """
+        while True:
+            await asyncio.sleep(POLL_INTERVAL)
+            with guard(log, "registered users: reloading"):
+                await self.refresh()
+
     async def refresh(self) -> None:
-        """Reload when the database changed (cheap when it did not)."""
-        version = (await self._store.data_version(), self._store.changes)
-        if version == self._version:
+        """Ask the database whether another connection committed; reload if anything did."""
+        self._polled = await self._store.data_version()
+        await self.catch_up()
+
+    def stale(self) -> None:
+        """Reload before the next line (SIGHUP: users added a moment ago count at once)."""
+        self._stale = True
+
+    async def catch_up(self) -> None:
+        """Reload if this process wrote, or the watcher saw another's commit (no I/O if not)."""
+        version = (self._polled, self._store.changes)
+        if version == self._version and not self._stale:
             return
+        if self._stale:
+            self._stale = False
+            version = (await self._store.data_version(), self._store.changes)
+            self._polled = version[0]
         index = await self._store.user_index()
         # Taken from the index in use now, not before the await: a NICK change
         # followed meanwhile, or another refresh, would otherwise be undone.

@@ -82,22 +82,29 @@ class Notifier:
             await self._consider(event, network)
 
     async def _consider(self, message: IrcMessage, network: Network) -> None:
-        # Cheap when nothing changed; STOP by SMS or the CLI take effect at once.
-        await self._directory.refresh()
+        # No I/O when nothing changed: this process's writes apply at once, another's
+        # (the CLI, the web role) within the Directory's poll interval.
+        await self._directory.catch_up()
         index = self._directory.network(network.name, network.casemapping)
         rules = self.rules(network)
         heard = hear(message, index, network.present(message.channel), rules)
         if heard is None:
             return
-        muted = await self._store.registrations.muted()
         now = self._clock()
         for user in heard.users:
+            # A send may land (recorded, then out of flight) while the database is read:
+            # its time is taken from before the read too, so a cooldown never misses it.
+            before = self._sender.in_flight(user.id).last_at
+            known = await spend_of(self._store, user, now, rules)
+            in_flight = self._sender.in_flight(user.id)
+            if before is not None and (in_flight.last_at or 0) < before:
+                in_flight = replace(in_flight, last_at=before)
             ctx = Context(
                 now=now,
                 bot_nick=network.own_nick,
-                muted=muted.get(user.id, frozenset()),
-                known=await spend_of(self._store, user, now, rules),
-                in_flight=self._sender.in_flight(user.id),
+                muted=index.muted(user.id),  # loaded with the users
+                known=known,
+                in_flight=in_flight,
                 seen=Seen(network.spoke_ago(index.current_nick(user))),
             )
             decision = facts_for(heard, user, index, ctx).decide(rules)

@@ -79,6 +79,7 @@ class IrcSide:
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         await self._directory.refresh()
+        group.create_task(self._directory.watch())
         group.create_task(self._sender.run())
         group.create_task(self._digests.run())
         group.create_task(self._notifier.run())
@@ -91,6 +92,7 @@ class IrcSide:
     def use_settings(self, settings: Settings) -> None:
         """Reloaded settings (SIGHUP); what a running connection depends on is unchanged."""
         self._notifier.use_settings(settings)
+        self._directory.stale()  # and users added before the signal count from now on
         self._commands.use_settings(settings)
         for network_settings in settings.networks:
             if (network := self.networks.get(network_settings.name)) is not None:

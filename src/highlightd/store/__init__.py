@@ -43,8 +43,12 @@ class Store:
         return self._database.changes
 
     async def user_index(self) -> UserIndex:
-        """Registered users and their keywords, indexed for matching lines (core.index)."""
-        return UserIndex.build(await self.users.all(), await self.registrations.keywords())
+        """Registered users, their keywords and mutes, indexed for matching lines (core.index)."""
+        return UserIndex.build(
+            await self.users.all(),
+            await self.registrations.keywords(),
+            await self.registrations.muted(),
+        )
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (say, the CLI) commits."""

@@ -1,0 +1,97 @@
+"""What the benchmarks share: a populated database, CPU and memory readings, percentiles.
+
+Not a benchmark itself (`make bench` runs bench_*.py only).
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from highlightd.core.ircnames import nick_key
+from highlightd.core.matcher import irc_lower
+from highlightd.store import Store
+
+# One syllable per letter: every nick below is distinct, none of them an English word.
+_SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ro", "su", "ti", "va", "ze"]
+KEYWORD_STEMS = ["zorb", "quix", "vlem", "prang", "gloof", "snark", "twib", "flarn"]
+
+
+def nick(n: int) -> str:
+    digits = str(n)
+    return "u" + "".join(_SYLLABLES[int(d)] for d in digits)
+
+
+def keyword(n: int, k: int) -> str:
+    return f"{KEYWORD_STEMS[(n + k) % len(KEYWORD_STEMS)]}{n}k{k}"
+
+
+async def populate(
+    path: Path, network: str, users: int, keywords_each: int, first_id: int = 1
+) -> None:
+    """Create the schema through the Store, then write the rows in one transaction."""
+    store = await Store.open(path)
+    await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO users (id, network, nick, nick_key, phone, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (first_id + n, network, nick(n), nick_key(nick(n)), f"+1201{n:07d}", now)
+                for n in range(users)
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO keywords (user_id, word_key, word, exception) VALUES (?, ?, ?, 0)",
+            (
+                (first_id + n, irc_lower(keyword(n, k)), keyword(n, k))
+                for n in range(users)
+                for k in range(keywords_each)
+            ),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def chatter(rng: random.Random, count: int) -> list[str]:
+    """Ordinary lines that mention nobody."""
+    vocabulary = (
+        "the a and to of in it is that for on with was you this be are have not "
+        "but at we they just so what can build test deploy merge review patch bug "
+        "release server kernel config log error restart update python channel lol thanks"
+    ).split()
+    return [" ".join(rng.choices(vocabulary, k=rng.randint(4, 14))) for _ in range(count)]
+
+
+def cpu() -> float:
+    """CPU seconds this process used so far (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rss_kb() -> int:
+    """Resident memory now, in KiB (from /proc: ru_maxrss is the peak only)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def row(what: str, figure: str, ratio: str) -> None:
+    print(f"{what:<48} {figure:<30} {ratio}")
