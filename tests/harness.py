@@ -192,3 +192,16 @@ async def until_healthz(hl: Highlightd, status: int) -> dict[str, Any]:
             if got == status:
                 return body
             await asyncio.sleep(0.05)
+
+
+async def until_outbox_empty(path: Path, timeout: float = 15) -> None:  # noqa: ASYNC109
+    """Wait (with a guard) until no SMS is left in the outbox: nothing more can go out."""
+    store = await Store.open(path)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if not await store.outgoing.waiting():
+                    return
+                await asyncio.sleep(0.02)
+    finally:
+        await store.close()

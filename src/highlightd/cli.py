@@ -15,6 +15,7 @@ from highlightd import __version__
 from highlightd.config import ConfigError, Settings, load_settings
 from highlightd.core.ircnames import check_nick, nick_key
 from highlightd.core.phones import mask_phone, parse_phone
+from highlightd.core.status import held_back
 from highlightd.daemon import Role, run_main
 from highlightd.explain import ExplainError, explain
 from highlightd.store import SchemaTooNew, Store, UserExists
@@ -159,7 +160,8 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             users = await store.users.all(args.network)
             for u in users:
                 phone = u.phone if args.show_phone else mask_phone(u.phone)
-                print(f"{u.network}\t{u.nick}\t{phone}")
+                why = held_back(u, time.time())
+                print(f"{u.network}\t{u.nick}\t{phone}" + (f"\t{why}" if why else ""))
             print(f"{len(users)} user(s)", file=sys.stderr)
             return 0
         network = args.network

@@ -82,6 +82,12 @@ class WebSettings(_Section):
 
 class SmsSettings(_Section):
     backend: Literal["twilio", "console"] = "console"
+    # An SMS still not out this long after it was decided is given up: one log line,
+    # and highlightd_sms_sent{result="expired"}.
+    max_delay: float = Field(default=3600.0, gt=0)
+    # A failed send is tried again after retry_delay seconds, doubling up to retry_delay_max.
+    retry_delay: float = Field(default=1.0, gt=0)
+    retry_delay_max: float = Field(default=60.0, gt=0)
 
 
 class TwilioSettings(_Section):

@@ -17,6 +17,11 @@ class Metrics:
         self.sms_sent = Counter(
             "highlightd_sms_sent", "SMS sends, by result", ["result"], registry=self.registry
         )
+        self.sms_waiting = Gauge(
+            "highlightd_sms_waiting",
+            "SMS decided and not sent yet (in the outbox)",
+            registry=self.registry,
+        )
         self.sms_received = Counter(
             "highlightd_sms_received",
             "SMS received by the webhook, by outcome",

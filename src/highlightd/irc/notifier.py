@@ -91,12 +91,13 @@ class Notifier:
         muted = await self._store.registrations.muted()
         now = self._clock()
         for user in heard.users:
+            known, in_flight = await spend_of(self._store, user, now, rules)
             ctx = Context(
                 now=now,
                 bot_nick=network.own_nick,
                 muted=muted.get(user.id, frozenset()),
-                known=await spend_of(self._store, user, now, rules),
-                in_flight=self._sender.in_flight(user.id),
+                known=known,
+                in_flight=in_flight,
                 seen=Seen(network.spoke_ago(index.current_nick(user))),
             )
             decision = facts_for(heard, user, index, ctx).decide(rules)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from highlightd.core.delivery import STATUS_RANK, UNKNOWN_RANK, rank
 from highlightd.core.records import IncomingSms
 from highlightd.store.database import Database
 
@@ -43,12 +44,44 @@ class SentLog:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def update_status(self, sid: str, status: str) -> bool:
+    async def update_status(self, sid: str, status: str, error_code: int | None = None) -> bool:
+        """Move an SMS's status forward (a late `sent` never replaces `delivered`);
+        False when it did not move (or the SMS is not ours)."""
         async with self._db.execute(
-            "UPDATE sent_sms SET status = ?, updated_at = ? WHERE sid = ?",
-            (status, time.time(), sid),
+            "UPDATE sent_sms SET status = ?, error_code = coalesce(?, error_code),"
+            f" updated_at = ? WHERE sid = ? AND {_RANK_OF_STATUS} < ?",
+            (status, error_code, time.time(), sid, rank(status)),
         ) as cur:
             return cur.rowcount > 0
+
+    async def phone_of(self, sid: str) -> str | None:
+        """The phone an SMS of ours went to."""
+        async with self._db.execute("SELECT to_phone FROM sent_sms WHERE sid = ?", (sid,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def undelivered(self, phone: str, code: int, at: float) -> int:
+        """Count one more undeliverable SMS in a row for a phone; the count so far."""
+        async with self._db.execute(
+            "INSERT INTO undelivered (phone, streak, last_code, last_at) VALUES (?, 1, ?, ?)"
+            " ON CONFLICT (phone) DO UPDATE SET streak = streak + 1,"
+            " last_code = excluded.last_code, last_at = excluded.last_at RETURNING streak",
+            (phone, code, at),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def clear_undelivered(self, phone: str) -> None:
+        """Start the count of undeliverable SMS again (one was delivered, or the phone paused)."""
+        await self._db.execute("DELETE FROM undelivered WHERE phone = ?", (phone,))
+
+    async def undelivered_streak(self, phone: str) -> tuple[int, int] | None:
+        """(undeliverable SMS in a row, the last error code), if any."""
+        async with self._db.execute(
+            "SELECT streak, last_code FROM undelivered WHERE phone = ?", (phone,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     async def status(self, sid: str) -> str | None:
         async with self._db.execute("SELECT status FROM sent_sms WHERE sid = ?", (sid,)) as cur:
@@ -69,6 +102,13 @@ class SentLog:
             (user_id, day),
         ) as cur:
             return cur.rowcount > 0
+
+
+_RANK_OF_STATUS = (
+    "(CASE status "
+    + " ".join(f"WHEN '{name}' THEN {value}" for name, value in STATUS_RANK.items())
+    + f" ELSE {UNKNOWN_RANK} END)"
+)
 
 
 class ReceivedLog:

@@ -15,6 +15,7 @@ from highlightd.core.phones import mask_phone
 from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
+from highlightd.sms.delivery import on_status
 from highlightd.store import Store
 from highlightd.web.inbound import handle_sms
 from highlightd.web.outbox import Outbox
@@ -126,12 +127,9 @@ async def status_callback(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     _require(form, "MessageSid", "MessageStatus")
-    if not await deps.store.sent.update_status(form["MessageSid"], form["MessageStatus"]):
-        log.debug("status for unknown SMS %s", form["MessageSid"])
-    if form.get("ErrorCode"):
-        log.warning(
-            "SMS %s: %s, error %s", form["MessageSid"], form["MessageStatus"], form["ErrorCode"]
-        )
+    await on_status(
+        deps.store, form["MessageSid"], form["MessageStatus"], form.get("ErrorCode"), time.time()
+    )
     return web.Response(status=204)
 
 
