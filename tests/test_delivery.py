@@ -188,3 +188,18 @@ async def test_a_digest_takes_its_held_highlights_in_one_transaction(
         await store.outgoing.add(12345, ALICE, "x", "digest of 1", 1, NOW, releasing=(held[2].id,))
     assert [h.text for h in await store.held.of(alice.id)] == ["ping 2"]
     assert await store.outgoing.waiting() == 1
+
+
+async def test_a_status_before_its_sms_is_recorded_waits_and_is_applied(store: Store) -> None:
+    alice = await add(store, "alice")
+    assert await store.sent.advance("SM1", "sent", None, ALICE, NOW) == (ALICE, True)
+    assert await store.sent.advance("SM1", "failed", 30003, ALICE, NOW) == (ALICE, True)
+    assert await store.sent.advance("SM1", "sent", None, ALICE, NOW) == (ALICE, False)
+    assert await store.sent.advance("SM2", "sent", None, None, NOW) == (None, False)
+    assert await store.sent.status("SM1") is None  # not ours until the sender says so
+    sms_id = await store.outgoing.add(alice.id, ALICE, "hi", "highlight", 1, NOW)
+    sms = await store.outgoing.get(sms_id)
+    assert sms is not None
+    await store.outgoing.sent(sms, "SM1", "queued", NOW)  # the create's answer, late
+    assert await store.sent.status("SM1") == "failed"
+    assert await store.sent.advance("SM1", "delivered", None, ALICE, NOW) == (ALICE, False)

@@ -87,7 +87,7 @@ class SmsSettings(_Section):
     max_delay: float = Field(default=3600.0, gt=0)
     # A failed send is tried again after retry_delay seconds, doubling up to retry_delay_max.
     retry_delay: float = Field(default=1.0, gt=0)
-    retry_delay_max: float = Field(default=60.0, gt=0)
+    retry_delay_max: float = Field(default=30.0, gt=0)
 
 
 class TwilioSettings(_Section):

@@ -31,11 +31,15 @@ async def opt_out(store: Store, phone: str, why: str) -> None:
     log.info("%s opted out (%s): no more SMS until START", mask_phone(phone), why)
 
 
-async def on_status(store: Store, sid: str, status: str, error: str | None, now: float) -> None:
-    """A status callback: the status moves forward only; opt-outs and dead phones are acted on."""
+async def on_status(
+    store: Store, sid: str, status: str, error: str | None, to: str | None, now: float
+) -> None:
+    """A status callback: the status moves forward only; opt-outs and dead phones are acted on.
+
+    `to` (the callback's To) counts only for an SMS not recorded yet.
+    """
     code = error_code(error)
-    moved = await store.sent.update_status(sid, status, code)
-    phone = await store.sent.phone_of(sid)
+    phone, moved = await store.sent.advance(sid, status, code, to, now)
     if phone is None:
         log.debug("status %s for unknown SMS %s", status, sid)
         return

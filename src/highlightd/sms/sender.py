@@ -124,15 +124,6 @@ class Sender:
 
     async def _deliver(self, sms: OutgoingSms) -> None:
         user = await self._store.users.by_id(sms.user_id) if sms.user_id is not None else None
-        if user is not None and not _wants_sms(user, self._clock()):
-            await self._store.outgoing.fail(sms.id, "opted out or paused before it went out")
-            log.info(
-                "SMS %d (%s) to %s dropped: opted out or paused",
-                sms.id,
-                sms.kind,
-                mask_phone(sms.phone),
-            )
-            return
         expired = self._clock() - sms.decided_at >= self._settings.max_delay
         if sms.state == "sending":
             try:
@@ -143,6 +134,15 @@ class Sender:
             if found is not None:
                 await self._sent(sms, user, found, "found in Twilio's list after an unclear answer")
                 return
+        if user is not None and not _wants_sms(user, self._clock()):
+            await self._store.outgoing.fail(sms.id, "opted out or paused before it went out")
+            log.info(
+                "SMS %d (%s) to %s dropped: opted out or paused",
+                sms.id,
+                sms.kind,
+                mask_phone(sms.phone),
+            )
+            return
         if expired:
             await self._give_up(sms, "no attempt went through", maybe_sent=False)
             return

@@ -9,6 +9,7 @@ from highlightd.core.facts import InFlight
 from highlightd.core.policy import Spend
 from highlightd.core.records import OutgoingSms
 from highlightd.store.database import Database
+from highlightd.store.smslog import rank_sql
 
 # Rows that still count: waiting for a first try, or for a look into Twilio's list.
 _WAITING = "state IN ('pending', 'sending')"
@@ -108,6 +109,15 @@ class Outgoing:
                 (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
             )
             await tx.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
+            # A status callback may have come first (smslog.SentLog.advance).
+            await tx.execute(
+                "UPDATE sent_sms SET status = e.status,"
+                " error_code = coalesce(e.error_code, sent_sms.error_code)"
+                " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
+                f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
+                (sid,),
+            )
+            await tx.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
 
     async def known(self, sids: Sequence[str]) -> set[str]:
         """Which of these sids are recorded already (another decision's SMS)."""

@@ -128,5 +128,12 @@ MIGRATIONS: Sequence[str] = (
         last_at REAL NOT NULL
     );
     ALTER TABLE users ADD COLUMN paused_reason TEXT;
+    CREATE TABLE early_status (
+        sid TEXT PRIMARY KEY,
+        to_phone TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_code INTEGER,
+        at REAL NOT NULL
+    );
     """,
 )

@@ -54,6 +54,33 @@ class SentLog:
         ) as cur:
             return cur.rowcount > 0
 
+    async def advance(
+        self, sid: str, status: str, error_code: int | None, to: str | None, at: float
+    ) -> tuple[str | None, bool]:
+        """A status callback: (the SMS's phone, whether its status moved forward).
+
+        A callback can beat the sender to recording its SMS (an answer lost, then
+        the message found in Twilio's list): its status waits in early_status, and
+        the phone is the callback's `To`, until store.outgoing.sent applies it.
+        """
+        if await self.update_status(sid, status, error_code):
+            return await self.phone_of(sid), True
+        if (phone := await self.phone_of(sid)) is not None or to is None:
+            return phone, False
+        await self._db.execute("DELETE FROM early_status WHERE at < ?", (at - EARLY_STATUS_KEPT,))
+        async with self._db.execute(
+            "INSERT INTO early_status (sid, to_phone, status, error_code, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET status = excluded.status,"
+            " error_code = coalesce(excluded.error_code, error_code), at = excluded.at"
+            f" WHERE {_RANK_OF_STATUS} < {rank_sql('excluded.status')}",
+            (sid, to, status, error_code, at),
+        ) as cur:
+            moved = cur.rowcount > 0
+        if await self.phone_of(sid) is not None:  # recorded meanwhile, before this was kept
+            await self.update_status(sid, status, error_code)
+            await self._db.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+        return to, moved
+
     async def phone_of(self, sid: str) -> str | None:
         """The phone an SMS of ours went to."""
         async with self._db.execute("SELECT to_phone FROM sent_sms WHERE sid = ?", (sid,)) as cur:
@@ -104,11 +131,14 @@ class SentLog:
             return cur.rowcount > 0
 
 
-_RANK_OF_STATUS = (
-    "(CASE status "
-    + " ".join(f"WHEN '{name}' THEN {value}" for name, value in STATUS_RANK.items())
-    + f" ELSE {UNKNOWN_RANK} END)"
-)
+def rank_sql(column: str) -> str:
+    """SQL for core.delivery.rank of a status column."""
+    whens = " ".join(f"WHEN '{name}' THEN {value}" for name, value in STATUS_RANK.items())
+    return f"(CASE {column} {whens} ELSE {UNKNOWN_RANK} END)"
+
+
+_RANK_OF_STATUS = rank_sql("status")
+EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is not ours
 
 
 class ReceivedLog:

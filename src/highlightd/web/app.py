@@ -128,7 +128,12 @@ async def status_callback(request: web.Request) -> web.Response:
     form = await _signed_form(request)
     _require(form, "MessageSid", "MessageStatus")
     await on_status(
-        deps.store, form["MessageSid"], form["MessageStatus"], form.get("ErrorCode"), time.time()
+        deps.store,
+        form["MessageSid"],
+        form["MessageStatus"],
+        form.get("ErrorCode"),
+        form.get("To"),
+        time.time(),
     )
     return web.Response(status=204)
 
