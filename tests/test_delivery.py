@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -172,9 +173,7 @@ async def test_outbox_rows_count_in_flight_until_sent_or_failed(store: Store) ->
     assert one == sms.id
 
 
-async def test_a_digest_takes_its_held_highlights_in_one_transaction(
-    store: Store, tmp_path: Path
-) -> None:
+async def test_a_digest_takes_its_held_highlights_in_one_transaction(store: Store) -> None:
     alice = await add(store, "alice")
     for n in range(3):
         await store.held.add(alice.id, "#chan", "bob", f"ping {n}", NOW + n, NOW + 60)
@@ -183,10 +182,13 @@ async def test_a_digest_takes_its_held_highlights_in_one_transaction(
     await store.outgoing.add(alice.id, ALICE, "digest", "digest of 2", 1, NOW, releasing=ids)
     assert [h.text for h in await store.held.of(alice.id)] == ["ping 2"]
     assert await store.outgoing.waiting() == 1
-    # A failure inside the transaction leaves both as they were.
-    with pytest.raises(sqlite3.IntegrityError):
-        await store.outgoing.add(12345, ALICE, "x", "digest of 1", 1, NOW, releasing=(held[2].id,))
-    assert [h.text for h in await store.held.of(alice.id)] == ["ping 2"]
+    # A failure inside the transaction leaves both as they were, and undoes nothing
+    # of what other tasks wrote meanwhile.
+    failing = store.outgoing.add(12345, ALICE, "x", "digest of 1", 1, NOW, releasing=(held[2].id,))
+    meanwhile = store.held.add(alice.id, "#chan", "bob", "ping 3", NOW + 3, NOW + 60)
+    outcome = await asyncio.gather(failing, meanwhile, return_exceptions=True)
+    assert isinstance(outcome[0], sqlite3.IntegrityError)
+    assert [h.text for h in await store.held.of(alice.id)] == ["ping 2", "ping 3"]
     assert await store.outgoing.waiting() == 1
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -189,7 +190,10 @@ class Sender:
             await self._give_up(sms, str(exc), maybe_sent=state == "sending")
             return
         s = self._settings
+        # Spread: the phones that failed together do not all try again together, and
+        # the first to get through brings the others forward (_sent).
         delay = retry_delay(sms.attempts + 1, s.retry_delay, s.retry_delay_max)
+        delay *= random.uniform(0.5, 1.0)
         await self._store.outgoing.later(sms.id, state, time.time() + delay, str(exc))
         log.debug("SMS %d to %s: %s; next try in %.1f s", sms.id, mask_phone(sms.phone), exc, delay)
 
@@ -209,9 +213,12 @@ class Sender:
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
-        self._outage.succeeded()
         self._metrics.sms_sent.labels("sent").inc()
         await self._store.outgoing.sent(sms, sent.sid, sent.status, self._clock())
+        if self._outage.down:
+            # Twilio answers again: what waits for its next try need not wait longer.
+            self._outage.succeeded()
+            await self._store.outgoing.retry_now()
         log.info(
             "SMS %s (%s, %d segment(s)) to %s%s%s",
             sent.sid,

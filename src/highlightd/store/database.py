@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 from highlightd.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class SchemaTooNew(Exception):
@@ -31,12 +32,8 @@ def _prepare(path: Path) -> None:
 class Database:
     """One connection, migrated to the current schema."""
 
-    def __init__(self, conn: aiosqlite.Connection, tx_conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        # Statements of other tasks on `conn` would join a transaction open there (and
-        # be undone by its rollback): transactions have a connection of their own.
-        self._tx_conn = tx_conn
-        self._tx_lock = asyncio.Lock()
         # Our own writes to who is registered and what highlights them: data_version
         # only counts other connections' commits.
         self.changes = 0
@@ -47,38 +44,45 @@ class Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             await conn.execute("PRAGMA journal_mode = WAL")
-            await _configure(conn)
-            tx_conn = await aiosqlite.connect(path, isolation_level=None)
-        except BaseException:
-            await conn.close()
-            raise
-        database = cls(conn, tx_conn)
-        try:
-            await _configure(tx_conn)
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            database = cls(conn)
             await database._migrate()
         except BaseException:
-            await database.close()
+            await conn.close()
             raise
         return database
 
     async def close(self) -> None:
-        await self._tx_conn.close()
         await self.conn.close()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A connection in a transaction of its own: committed at the end, or rolled back."""
-        async with self._tx_lock:
-            conn = self._tx_conn
-            await conn.execute("BEGIN IMMEDIATE")
+    async def atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run work(connection) as one transaction, committed or rolled back whole.
+
+        aiosqlite runs each statement as a job of its own on the connection's
+        thread: a BEGIN ... COMMIT sent from here would let other tasks' statements
+        in between, into the transaction (and undone by its rollback). This runs
+        it all as one job; aiosqlite 0.22 has no public call for that, `_execute`
+        is how its own methods queue one. (A second connection is no answer: its
+        commits make this one's writes fail at once, "database is locked", while
+        a read of another task is open here, and they count as outside changes
+        in `data_version`.)
+        """
+
+        def job() -> T:
+            conn: sqlite3.Connection = self.conn._conn
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-                await conn.execute("COMMIT")
+                result = work(conn)
             except BaseException:
-                # A cancelled COMMIT may still have run: then there is nothing to roll back.
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite ends it itself after some errors
+                    conn.execute("ROLLBACK")
                 raise
+            conn.execute("COMMIT")
+            return result
+
+        queue_job: Callable[[Callable[[], T]], Awaitable[T]] = self.conn._execute
+        return await queue_job(job)
 
     async def _migrate(self) -> None:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -109,8 +113,3 @@ class Database:
         async with self.conn.execute("PRAGMA data_version") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
-
-
-async def _configure(conn: aiosqlite.Connection) -> None:
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA busy_timeout = 5000")

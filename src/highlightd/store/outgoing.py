@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,19 +40,19 @@ class Outgoing:
         """Keep an SMS to send; the held highlights it carries (a digest) go in the same
         transaction, so a crash leaves either them or the digest, never neither."""
         row = (user_id, phone, body, kind, segments, decided_at)
-        sql = (
-            "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
-        )
-        if not releasing:
-            async with self._db.execute(sql, row) as cur:
-                return _id(await cur.fetchone())
-        async with self._database.transaction() as tx:
-            async with tx.execute(sql, row) as cur:
-                new_id = _id(await cur.fetchone())
-            marks = ",".join("?" * len(releasing))
-            await tx.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
-        return new_id
+
+        def add(conn: sqlite3.Connection) -> int:
+            new_id = conn.execute(
+                "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                row,
+            ).fetchone()[0]
+            if releasing:
+                marks = ",".join("?" * len(releasing))
+                conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
+            return int(new_id)
+
+        return await self._database.atomically(add)
 
     async def due(self, now: float) -> list[OutgoingSms]:
         """For each phone, its oldest SMS still on its way, if its next try is due."""
@@ -94,6 +95,10 @@ class Outgoing:
             (state, next_at, error, sms_id),
         )
 
+    async def retry_now(self) -> None:
+        """Every SMS waiting for its next try may go now (Twilio is back)."""
+        await self._db.execute(f"UPDATE outgoing SET next_at = 0 WHERE {_WAITING}")
+
     async def fail(self, sms_id: int, error: str) -> None:
         """Given up: kept for the record, no longer counted or tried."""
         await self._db.execute(
@@ -102,22 +107,25 @@ class Outgoing:
 
     async def sent(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
         """Recorded as sent (store.sent) and off the outbox, in one transaction."""
-        async with self._database.transaction() as tx:
-            await tx.execute(
+
+        def record(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
                 " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
             )
-            await tx.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
+            conn.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
             # A status callback may have come first (smslog.SentLog.advance).
-            await tx.execute(
+            conn.execute(
                 "UPDATE sent_sms SET status = e.status,"
                 " error_code = coalesce(e.error_code, sent_sms.error_code)"
                 " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
                 f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
                 (sid,),
             )
-            await tx.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+            conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+
+        await self._database.atomically(record)
 
     async def known(self, sids: Sequence[str]) -> set[str]:
         """Which of these sids are recorded already (another decision's SMS)."""
