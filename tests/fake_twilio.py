@@ -1,5 +1,9 @@
-"""A local fake of the part of Twilio's REST API highlightd uses: creating a Message, and
-fetching the Account (the credential check at start-up)."""
+"""A local fake of the part of Twilio's REST API highlightd uses: creating and listing Messages,
+and fetching the Account (the credential check at start-up).
+
+Faults on command: an error instead of the message, an error or no answer *after*
+creating it (the ambiguous cases), a dropped connection, an outage for a while.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import base64
 import binascii
 import math
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +44,7 @@ class FakeMessage:
     body: str
     status_callback: str | None
     params: dict[str, str] = field(repr=False)  # the whole form, for anything else
+    created: datetime = field(default_factory=lambda: datetime.now(UTC), repr=False)
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,12 @@ class _Failure:
     http_status: int
     code: int
     message: str
+    after_create: bool = False  # the message exists anyway: the ambiguous 5xx
 
 
+@dataclass(frozen=True)
 class _Hang:
-    pass
+    after_create: bool = False
 
 
 class _Drop:
@@ -59,6 +67,7 @@ class _Drop:
 @dataclass(frozen=True)
 class _Garble:
     body: bytes
+    after_create: bool = True  # the message exists; the answer is unreadable
 
 
 class FakeTwilio:
@@ -69,7 +78,10 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.messages: list[FakeMessage] = []
         self.requests = 0  # POSTs to the Messages endpoint, including refused ones
+        self.list_requests = 0  # GETs of the Messages list, including refused ones
         self.account_fetches = 0  # GETs of the Account resource, including refused ones
+        self._down_until = 0.0  # time.monotonic(): every request is refused before then
+        self._down_status = 503
         self._outcomes: deque[_Failure | _Hang | _Drop | _Garble] = deque()
         self._changed = asyncio.Condition()
         self._release = asyncio.Event()
@@ -89,6 +101,29 @@ class FakeTwilio:
     def hang_next(self) -> None:
         """Never answer the next authenticated POST (until stop())."""
         self._outcomes.append(_Hang())
+
+    def fail_after_create_next(
+        self, http_status: int = 500, code: int = 20500, message: str = "Fake failure"
+    ) -> None:
+        """Create the next message, then answer this error as if it had not been."""
+        self._outcomes.append(_Failure(http_status, code, message, after_create=True))
+
+    def hang_after_create_next(self) -> None:
+        """Create the next message, then never answer (until stop())."""
+        self._outcomes.append(_Hang(after_create=True))
+
+    def unavailable_for(self, seconds: float, http_status: int = 503) -> None:
+        """Refuse every request (POST and list) with http_status for this long, creating nothing."""
+        self._down_until = time.monotonic() + seconds
+        self._down_status = http_status
+
+    def available(self) -> None:
+        """End an outage started by unavailable_for() now."""
+        self._down_until = 0.0
+
+    @property
+    def down(self) -> bool:
+        return time.monotonic() < self._down_until
 
     def drop_next(self) -> None:
         """Close the connection without answering the next authenticated POST."""
@@ -112,9 +147,9 @@ class FakeTwilio:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post(
-            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message
-        )
+        path = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json"
+        app.router.add_post(path, self._create_message)
+        app.router.add_get(path, self._list_messages)
         app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}.json", self._fetch_account)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -175,19 +210,17 @@ class FakeTwilio:
 
     async def _create_message(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if not self._authenticated(request) or request.match_info["account_sid"] != (
-            self.account_sid
-        ):
-            return _error(401, 20003, "Authenticate")
+        if refused := self._refusal(request):
+            return refused
         outcome = self._outcomes.popleft() if self._outcomes else None
-        if outcome is not None and not isinstance(outcome, _Garble):
-            if isinstance(outcome, _Hang):
-                await self._release.wait()
-                return _error(503, 20500, "Fake hang released")
-            if isinstance(outcome, _Drop):
-                assert request.transport is not None
-                request.transport.abort()
-                return web.Response()  # never written: the connection is gone
+        if isinstance(outcome, _Drop):
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()  # never written: the connection is gone
+        if isinstance(outcome, _Hang) and not outcome.after_create:
+            await self._release.wait()
+            return _error(503, 20500, "Fake hang released")
+        if isinstance(outcome, _Failure) and not outcome.after_create:
             return _error(outcome.http_status, outcome.code, outcome.message)
         form = {key: str(value) for key, value in (await request.post()).items()}
         if not form.get("To"):
@@ -207,19 +240,69 @@ class FakeTwilio:
         async with self._changed:
             self.messages.append(message)
             self._changed.notify_all()
+        if isinstance(outcome, _Hang):
+            await self._release.wait()
+            return _error(503, 20500, "Fake hang released")
+        if isinstance(outcome, _Failure):
+            return _error(outcome.http_status, outcome.code, outcome.message)
         if isinstance(outcome, _Garble):
             return web.Response(body=outcome.body, status=201, content_type="application/json")
         return web.json_response(self._resource(message), status=201)
 
-    def _resource(self, message: FakeMessage) -> dict[str, Any]:
-        now = format_datetime(datetime.now(UTC))
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """The Messages list, newest first, filtered by To, From and DateSent (=, <, >)."""
+        self.list_requests += 1
+        if refused := self._refusal(request):
+            return refused
+        query = request.query
+        try:
+            on, before, after = (
+                _date(query.get(key)) for key in ("DateSent", "DateSent<", "DateSent>")
+            )
+        except ValueError:
+            return _error(400, 20001, "Invalid DateSent")
+        found = [
+            m
+            for m in reversed(self.messages)
+            if query.get("To", m.to) == m.to
+            and query.get("From", m.from_) == m.from_
+            and _sent_within(m.created, on, before, after)
+        ]
+        size = int(query.get("PageSize", "50"))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        return web.json_response(
+            {
+                "messages": [self._resource(m, listed=True) for m in found[:size]],
+                "end": min(size, len(found)) - 1,
+                "first_page_uri": uri,
+                "next_page_uri": None,  # one page: enough for any test
+                "page": 0,
+                "page_size": size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        )
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        if not self._authenticated(request) or request.match_info["account_sid"] != (
+            self.account_sid
+        ):
+            return _error(401, 20003, "Authenticate")
+        if self.down:
+            return _error(self._down_status, 20500 if self._down_status >= 500 else 20429, "Down")
+        return None
+
+    def _resource(self, message: FakeMessage, listed: bool = False) -> dict[str, Any]:
+        # Created just now, or (in the list) sent at once: the fake has no queue.
+        now = format_datetime(message.created if listed else datetime.now(UTC))
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}"
         return {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": message.body,
             "date_created": now,
-            "date_sent": None,
+            "date_sent": now if listed else None,
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
@@ -231,7 +314,7 @@ class FakeTwilio:
             "price": None,
             "price_unit": "USD",
             "sid": message.sid,
-            "status": "queued",
+            "status": "sent" if listed else "queued",
             "subresource_uris": {"media": f"{uri}/Media.json"},
             "to": message.to,
             "uri": f"{uri}.json",
@@ -253,4 +336,25 @@ def _error(http_status: int, code: int, message: str) -> web.Response:
             "status": http_status,
         },
         status=http_status,
+    )
+
+
+def _date(value: str | None) -> datetime | None:
+    """A DateSent filter value: YYYY-MM-DD (midnight UTC) or an ISO 8601 time, as twilio sends."""
+    if value is None:
+        return None
+    if len(value) == 10:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _sent_within(
+    sent: datetime, on: datetime | None, before: datetime | None, after: datetime | None
+) -> bool:
+    # Twilio compares DateSent by day: "DateSent>" is on or after that day.
+    day = sent.date()
+    return (
+        (on is None or day == on.date())
+        and (before is None or day <= before.date())
+        and (after is None or day >= after.date())
     )

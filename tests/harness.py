@@ -213,3 +213,14 @@ async def until_healthz(hl: Highlightd, status: int) -> dict[str, Any]:
         hl.healthz, lambda got: got[0] == status, what=f"/healthz to answer {status}"
     )
     return body
+
+
+async def until_outbox_empty(path: Path, timeout: float = 15) -> None:  # noqa: ASYNC109
+    """Wait (with a guard) until no SMS is left in the outbox: nothing more can go out."""
+    store = await Store.open(path)
+    try:
+        await eventually(
+            store.outgoing.waiting, lambda rows: not rows, what="an empty SMS outbox", limit=timeout
+        )
+    finally:
+        await store.close()

@@ -14,6 +14,7 @@ from harness import (
     FROM_NUMBER,
     in_channel,
     until_healthz,
+    until_outbox_empty,
     wait_for_bot,
 )
 from scene import Scene, SceneFactory
@@ -190,28 +191,34 @@ async def test_twilio_429_is_retried_and_sent_once(world: Scene) -> None:
     assert world.twilio.requests == 2
 
 
-async def test_twilio_500_is_not_retried_and_the_daemon_goes_on(
+async def test_twilio_500_is_looked_up_then_sent_once_and_the_daemon_goes_on(
     world: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A 500 may come after Twilio queued the SMS: sending again could text twice.
+    # A 500 may come after Twilio queued the SMS: sending again blindly could text
+    # twice. The sender looks in Twilio's Messages list first; here it was not
+    # created, so it is sent again, once.
     world.twilio.fail_next(500, 20500, "Internal Server Error")
     await world.bob.privmsg(CHANNEL, "alice: first")
-    failures = await eventually(
-        lambda: _notifier_failures(caplog), what="the notifier to log the failed send"
-    )
     await world.bob.privmsg(CHANNEL, "alice: second")
-    [sms] = await world.twilio.wait_for_messages(1)
-    assert sms.body == "[#chan] <bob> alice: second"
-    assert world.twilio.requests == 2  # the failed one was not sent again
-    assert len(_notifier_failures(caplog)) == 1
-    assert ALICE_PHONE not in failures[0].getMessage()
+    first, second = await world.twilio.wait_for_messages(2)
+    assert (first.body, second.body) == (
+        "[#chan] <bob> alice: first",
+        "[#chan] <bob> alice: second",
+    )
+    await until_outbox_empty(world.hl.settings.storage.path)
+    assert len(world.twilio.messages) == 2
+    assert world.twilio.requests == 3  # the refused POST, then each SMS once
+    assert world.twilio.list_requests >= 1  # looked up before the second attempt
+    [outage] = _notifier_failures(caplog)  # said once, not once per try
+    assert "HTTP 500" in outage.getMessage()
+    assert not any(ALICE_PHONE in r.getMessage() for r in caplog.records)
 
 
 def _notifier_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r
         for r in caplog.records
-        if r.name == "highlightd.sms.sender" and "failed" in r.getMessage()
+        if r.name == "highlightd.sms.sender" and "unavailable" in r.getMessage()
     ]
 
 

@@ -90,6 +90,33 @@ async def test_an_answer_said_on_irc_is_one_webhook_to_irc_latency(
         if s.name.endswith("_seconds_count")
     }
     assert counts == {
-        "highlightd_irc_to_sms_seconds_count": 0,
+        "highlightd_irc_to_sms_seconds_count": 0,  # nobody was texted
         "highlightd_sms_to_irc_seconds_count": 1,
     }
+
+
+async def test_a_highlight_texted_is_one_irc_to_sms_latency(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    irc_client_factory: IrcClientFactory,
+    fake_twilio: FakeTwilio,
+) -> None:
+    data = settings_dict(tmp_path, irc_server, redis_server.url, fake_twilio, web_port())
+    settings = Settings(**data)
+    await add_user(settings.storage.path, "alice", ALICE_PHONE)
+    [bob] = await in_channel(irc_client_factory, "bob")
+    async with running(settings) as hl:
+        await wait_for_bot(bob)
+        await bob.privmsg(CHANNEL, "alice: lunch?")
+        await fake_twilio.wait_for_messages(1)
+        await until_metric(hl, "highlightd_irc_to_sms_seconds_count", 1)
+        async with hl.http.get(hl.base_url + "/metrics") as resp:
+            text = await resp.text()
+    counts = {
+        s.name: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name.endswith("_seconds_count")
+    }
+    assert counts["highlightd_irc_to_sms_seconds_count"] == 1

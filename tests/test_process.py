@@ -8,21 +8,34 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilio_signature
-from harness import ALICE_PHONE, BOT, CHANNEL, FROM_NUMBER, new_sid, wait_for_bot
-from servers import IrcClientFactory, IrcServer, free_port
+from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio, twilio_signature
+from harness import (
+    ALICE_PHONE,
+    BOT,
+    CHANNEL,
+    FROM_NUMBER,
+    add_user,
+    new_sid,
+    until_outbox_empty,
+    wait_for_bot,
+)
+from highlightd.store import Store
+from servers import IrcClientFactory, IrcServer, IrcTestClient, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def write_config(tmp_path: Path, irc: IrcServer, port: int, *, webhooks: bool = False) -> Path:
-    """A config on the embedded Redis and console SMS; `webhooks` lets signed SMS in."""
+def write_config(
+    tmp_path: Path, irc: IrcServer, port: int, extra: str = "", *, webhooks: bool = False
+) -> Path:
+    """A config on the embedded Redis and console SMS; `webhooks` lets signed SMS in,
+    `extra` is appended (more TOML tables)."""
     config = tmp_path / "highlightd.toml"
     twilio = f"""
 public_url = "http://127.0.0.1:{port}"
@@ -49,6 +62,7 @@ tls = false
 nick = "{BOT}"
 channels = ["{CHANNEL}"]
 """
+        + extra
     )
     return config
 
@@ -253,3 +267,94 @@ async def test_second_daemon_on_one_data_folder_is_refused_and_the_first_goes_on
         third.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             assert await third.wait() == 0
+
+
+# The SMS outbox across a killed process
+
+
+def twilio_config(fake: FakeTwilio) -> str:
+    """[sms] and [twilio] for the fake API, with retries short enough for a test."""
+    return f"""
+[sms]
+backend = "twilio"
+retry_delay = 0.1
+retry_delay_max = 0.5
+
+[twilio]
+account_sid = "{fake.account_sid}"
+auth_token = "{fake.auth_token}"
+from_number = "{FROM_NUMBER}"
+api_base_url = "{fake.base_url}"
+timeout = 2
+"""
+
+
+async def _mentioned_then_killed(
+    config: Path, tmp_path: Path, bob: IrcTestClient, killed_when: Callable[[], bool]
+) -> None:
+    """Run the daemon, have bob mention alice, SIGKILL the daemon once killed_when()."""
+    async with daemon_process(config, tmp_path) as (proc, output):
+        await output.wait_for("running: role all")
+        await wait_for_bot(bob)
+        await bob.privmsg(CHANNEL, "alice: are you there?")
+        async with asyncio.timeout(20):  # a guard, not a timing
+            while True:
+                if killed_when():
+                    break
+                await asyncio.sleep(0.02)
+        proc.kill()
+        await proc.wait()
+
+
+async def _restarted(config: Path, tmp_path: Path, db: Path) -> None:
+    """Run the daemon again until its outbox is empty, then stop it with SIGTERM."""
+    async with daemon_process(config, tmp_path) as (proc, output):
+        await output.wait_for("running: role all")
+        await until_outbox_empty(db, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await proc.wait() == 0
+
+
+async def test_sigkill_during_the_retry_the_sms_goes_out_once_after_restart(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    irc_client_factory: IrcClientFactory,
+    fake_twilio: FakeTwilio,
+) -> None:
+    config = write_config(tmp_path, irc_server, free_port(), twilio_config(fake_twilio))
+    db = tmp_path / "data" / "highlightd.sqlite3"
+    await add_user(db, "alice", ALICE_PHONE)
+    bob = await irc_client_factory("bob")
+    await bob.join(CHANNEL)
+    fake_twilio.unavailable_for(600)
+    # Killed while the SMS waits for its next try: it is a row, not a task.
+    await _mentioned_then_killed(config, tmp_path, bob, lambda: fake_twilio.requests >= 1)
+    fake_twilio.available()
+    await _restarted(config, tmp_path, db)
+    assert [m.body for m in fake_twilio.messages] == ["[#chan] <bob> alice: are you there?"]
+
+
+async def test_sigkill_with_the_request_in_flight_records_the_sms_once_after_restart(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    irc_client_factory: IrcClientFactory,
+    fake_twilio: FakeTwilio,
+) -> None:
+    config = write_config(tmp_path, irc_server, free_port(), twilio_config(fake_twilio))
+    db = tmp_path / "data" / "highlightd.sqlite3"
+    await add_user(db, "alice", ALICE_PHONE)
+    bob = await irc_client_factory("bob")
+    await bob.join(CHANNEL)
+    fake_twilio.hang_after_create_next()
+    # Killed with the request in flight: Twilio created the SMS, nobody recorded it.
+    await _mentioned_then_killed(config, tmp_path, bob, lambda: bool(fake_twilio.messages))
+    await _restarted(config, tmp_path, db)
+    [sms] = fake_twilio.messages
+    assert fake_twilio.requests == 1  # found in the list after the restart, not sent again
+    assert fake_twilio.list_requests >= 1
+    store = await Store.open(db)
+    try:
+        assert await store.sent.status(sms.sid) is not None  # the budgets count it
+    finally:
+        await store.close()

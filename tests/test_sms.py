@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import logging
+import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -248,3 +252,103 @@ def test_twilio_signature_validates_with_twilio_request_validator() -> None:
 
     assert RequestValidator("token").validate(url, params, signature)
     assert not RequestValidator("other").validate(url, params, signature)
+
+
+# Finding an SMS an ambiguous answer may have created (Twilio's Messages list)
+
+
+async def test_a_500_after_creating_may_have_sent_and_the_list_finds_it(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    before = time.time() - 2  # Twilio dates messages to the second
+    await gateway.send(TO, "[#chan] <bob> alice: hi")  # same body, earlier: not this one
+    since = time.time() - 1
+    fake_twilio.fail_after_create_next(500, 20500, "Internal Server Error")
+    with pytest.raises(SmsError) as caught:
+        await gateway.send(TO, "[#chan] <bob> alice: lunch?")
+    assert caught.value.may_have_sent
+
+    found = await gateway.find_sent(TO, "[#chan] <bob> alice: lunch?", since)
+    created = fake_twilio.messages[-1]
+    assert [s.sid for s in found] == [created.sid]
+    assert await gateway.find_sent(TO, "[#chan] <bob> alice: other", before) == []
+    assert await gateway.find_sent("+15551230009", "[#chan] <bob> alice: lunch?", before) == []
+    both = await gateway.find_sent(TO, "[#chan] <bob> alice: hi", before)
+    assert [s.sid for s in both] == [fake_twilio.messages[0].sid]
+    assert await gateway.find_sent(TO, "[#chan] <bob> alice: lunch?", time.time() + 60) == []
+
+
+async def test_the_list_during_an_outage_raises_sms_error(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.unavailable_for(60)
+    with pytest.raises(SmsError):
+        await gateway.find_sent(TO, "hi", 0)
+    with pytest.raises(SmsError) as caught:
+        await gateway.send(TO, "hi")
+    assert (caught.value.http_status, caught.value.may_have_sent) == (503, True)
+    fake_twilio.available()
+    assert await gateway.find_sent(TO, "hi", 0) == []
+    assert fake_twilio.list_requests == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "may_have_sent"),
+    [
+        (lambda f: f.fail_next(429, 20429, "Too Many Requests"), False),  # retried as it is
+        (lambda f: f.fail_next(400, 21211, "Invalid 'To'"), False),  # final
+        (lambda f: f.fail_next(500, 20500, "Internal Server Error"), True),
+        (lambda f: f.fail_next(503, 20503, "Service Unavailable"), True),
+        (lambda f: f.drop_next(), True),  # reset after the request was written
+        (lambda f: f.hang_next(), True),  # no answer in time
+    ],
+    ids=["429", "400", "500", "503", "reset", "timeout"],
+)
+async def test_which_failures_may_have_sent_the_sms(
+    fake_twilio: FakeTwilio, fault: Callable[[FakeTwilio], None], may_have_sent: bool
+) -> None:
+    gateway = await make_gateway(fake_twilio, timeout=0.5)
+    fault(fake_twilio)
+    try:
+        with pytest.raises(SmsError) as caught:
+            await gateway.send(TO, "hi")
+    finally:
+        await gateway.aclose()
+    assert caught.value.may_have_sent is may_have_sent
+
+
+async def test_refused_connection_has_not_sent(fake_twilio: FakeTwilio) -> None:
+    gateway = await make_gateway(fake_twilio, api_base_url=f"http://127.0.0.1:{free_port()}")
+    try:
+        with pytest.raises(SmsError) as caught:
+            await gateway.send(TO, "hi")
+        with pytest.raises(SmsError):
+            await gateway.find_sent(TO, "hi", 0)
+    finally:
+        await gateway.aclose()
+    assert not caught.value.may_have_sent
+
+
+async def test_console_finds_nothing_to_look_up() -> None:
+    assert await ConsoleGateway().find_sent(TO, "hi", 0) == []
+
+
+async def test_fake_list_filters_by_date_sent_days(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    await gateway.send(TO, "hi")
+    url = f"{fake_twilio.base_url}/2010-04-01/Accounts/{fake_twilio.account_sid}/Messages.json"
+    today = datetime.now(UTC).date()
+    token = base64.b64encode(f"{fake_twilio.account_sid}:{fake_twilio.auth_token}".encode())
+    headers = {"Authorization": "Basic " + token.decode()}
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def listed(**query: str) -> int:
+            async with http.get(url, params={"To": TO, **query}) as resp:
+                return len((await resp.json())["messages"])
+
+        assert await listed() == 1
+        assert await listed(**{"DateSent>": str(today)}) == 1
+        assert await listed(**{"DateSent>": str(today + timedelta(days=1))}) == 0
+        assert await listed(**{"DateSent<": str(today - timedelta(days=1))}) == 0
+        assert await listed(DateSent=f"{today}T00:00:00Z") == 1

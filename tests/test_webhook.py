@@ -16,6 +16,7 @@ from harness import (
     new_sid,
     until_healthz,
 )
+from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import STREAM
 from highlightd.store import Store
 from scene import SceneFactory
@@ -167,3 +168,26 @@ def _sign(hl: Highlightd, path: str, form: dict[str, str]) -> str:
 
 def _sign_url(url: str, form: dict[str, str]) -> str:
     return twilio_signature(TEST_AUTH_TOKEN, url, form)
+
+
+async def test_an_sms_whose_handling_died_midway_is_handled_on_twilios_retry(
+    web: Highlightd, redis_server: RedisServer
+) -> None:
+    # As left by a process killed between taking the SMS and deciding what it is:
+    # held back from the outbox, and Twilio, which got no answer, sends it again.
+    sid = new_sid()
+    store = await Store.open(web.settings.storage.path)
+    try:
+        left = IncomingSms(sid, ALICE_PHONE, "on my way", 1.0)
+        assert await store.received.claim(left)
+        assert not await store.received.claim(left)  # a plain claim never takes it over
+    finally:
+        await store.close()
+    await web.sms("on my way", sid=sid)
+    await eventually(
+        lambda: stream_bodies(redis_server), lambda b: b == ["on my way"], what="the answer"
+    )
+    await web.sms("on my way", sid=sid)  # handled now: a further retry is a duplicate
+    await web.sms("marker")
+    await eventually(lambda: stream_bodies(redis_server), lambda b: len(b) >= 2, what="the marker")
+    assert await stream_bodies(redis_server) == ["on my way", "marker"]

@@ -59,11 +59,13 @@ async def explain(
     if heard is None or user not in heard.users:
         return [*out, *_not_highlighted(why, user, index, plain)]
     out.append(_highlighted(why, user, index))
+    known, in_flight = await spend_of(store, user, now, rules)
     ctx = Context(
         now=now,
         bot_nick=network.nick,
         muted=(await store.registrations.muted()).get(user.id, frozenset()),
-        known=await spend_of(store, user, now, rules),
+        known=known,
+        in_flight=in_flight,
     )
     decision = facts_for(heard, user, index, ctx).decide(rules)
     return [*out, *_outcome(decision, heard.body, index.current_nick(user), channel, rules)]

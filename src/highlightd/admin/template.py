@@ -61,6 +61,9 @@ backend = "console"                  # prints each SMS to the log; "twilio" send
 # Countries verification codes may be texted to; [] means any. Unset: defaults.region,
 # else the country of twilio.from_number, else any (the console backend).
 # allowed_countries = ["US", "CA"]
+# max_delay = 3600                   # seconds an SMS may wait for Twilio before it is given up
+# retry_delay = 1                    # seconds before a failed send is tried again,
+# retry_delay_max = 30               #   doubling up to this
 
 [relay]                              # SMS answers on their way to IRC
 # consumer = "irc-main"              # Redis consumer name; default: an id kept in the database

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from highlightd.config import NetworkSettings, Settings
 from highlightd.core.ircnames import check_nick, nick_key
 from highlightd.core.phones import mask_phone, parse_phone
 from highlightd.core.records import User
+from highlightd.core.status import held_back
 from highlightd.store import SchemaTooNew, Store, UserExists
 
 
@@ -56,9 +58,12 @@ async def list_users(settings: Settings, network: str | None, show_phone: bool) 
         if store is None:
             return [f"0 user(s) (no database at {settings.storage.path} yet)"]
         users = await store.users.all(network)
-    rows = [
-        f"{u.network}\t{u.nick}\t{u.phone if show_phone else mask_phone(u.phone)}" for u in users
-    ]
+    rows = []
+    now = time.time()
+    for u in users:
+        why = held_back(u, now)  # opted out, paused (by the user, or after bounces)
+        phone = u.phone if show_phone else mask_phone(u.phone)
+        rows.append(f"{u.network}\t{u.nick}\t{phone}" + (f"\t{why}" if why else ""))
     return [*rows, f"{len(users)} user(s)"]
 
 

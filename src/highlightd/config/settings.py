@@ -87,6 +87,12 @@ class SmsSettings(_Section):
     # Countries (ISO 3166 codes) verification codes may be texted to; [] means any.
     # Unset: defaults.region's, else twilio.from_number's, else any (see Settings.code_regions).
     allowed_countries: list[Region] | None = None
+    # An SMS still not out this long after it was decided is given up: one log line,
+    # and highlightd_sms_sent{result="expired"}.
+    max_delay: float = Field(default=3600.0, gt=0)
+    # A failed send is tried again after retry_delay seconds, doubling up to retry_delay_max.
+    retry_delay: float = Field(default=1.0, gt=0)
+    retry_delay_max: float = Field(default=30.0, gt=0)
 
 
 class RelaySettings(_Section):

@@ -17,6 +17,7 @@ class User:
     paused_until: float | None = None
     opted_out: bool = False
     account: str | None = None  # the services account the registration is bound to
+    paused_reason: str | None = None  # set when highlightd paused it, not the user
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +79,22 @@ class OutboxEntry:
     sms: IncomingSms
     published_at: float | None
     epoch: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    """An SMS decided and not sent yet: a row of the outbox."""
+
+    id: int
+    user_id: int | None  # None: not for a registration (a bounced answer)
+    phone: str
+    body: str
+    kind: str  # for the log: "highlight", "limit", "digest of 3", "bounce"
+    segments: int
+    decided_at: float  # the daemon's clock: what budgets and sms.max_delay count from
+    # "pending": no attempt can have created it, send it; "sending": one may have,
+    # look it up in Twilio's list before any new attempt.
+    state: str  # and "failed": given up
+    attempts: int
+    first_try_at: float | None  # wall clock, as Twilio dates its messages
+    next_at: float  # wall clock: when to try next

@@ -21,11 +21,25 @@ def state_of(user: User, now: float) -> str:
     """Whether SMS go out for a user: on, off after STOP, or paused."""
     if user.opted_out:
         return "SMS off (you answered STOP; text START to turn them on)"
-    if user.paused_until and user.paused_until > now:
-        if user.paused_until >= PAUSED_UNTIL_RESUME:
-            return "paused until RESUME"
-        return f"paused until {when(user.paused_until, user.timezone)}"
-    return "SMS on"
+    return _paused(user, now) or "SMS on"
+
+
+def held_back(user: User, now: float) -> str | None:
+    """Why no SMS goes out for a registration, for `users list`; None when they do."""
+    if user.opted_out:
+        return "opted out (STOP)"
+    return _paused(user, now)
+
+
+def _paused(user: User, now: float) -> str | None:
+    if not user.paused_until or user.paused_until <= now:
+        return None
+    if user.paused_until >= PAUSED_UNTIL_RESUME:
+        text = "paused until RESUME"
+    else:
+        text = f"paused until {when(user.paused_until, user.timezone)}"
+    # Set when highlightd paused it (the phone could not get SMS), not its owner.
+    return f"{text} ({user.paused_reason})" if user.paused_reason else text
 
 
 def describe(

@@ -48,6 +48,23 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
+def _latencies(registry: CollectorRegistry) -> tuple[Histogram, Histogram]:
+    """The two end-to-end latencies: IRC line to SMS, SMS answer to IRC."""
+    irc_to_sms = Histogram(
+        "highlightd_irc_to_sms_seconds",
+        "From the decision on an IRC line to Twilio accepting its SMS (highlights)",
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    sms_to_irc = Histogram(
+        "highlightd_sms_to_irc_seconds",
+        "From the webhook accepting an SMS answer to saying it on IRC",
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    return irc_to_sms, sms_to_irc
+
+
 class Metrics:
     def __init__(self, networks: Iterable[str] = ()) -> None:
         self.registry = _registry()
@@ -59,6 +76,11 @@ class Metrics:
         )
         self.sms_sent = Counter(
             "highlightd_sms_sent", "SMS sends, by result", ["result"], registry=self.registry
+        )
+        self.sms_waiting = Gauge(
+            "highlightd_sms_waiting",
+            "SMS decided and not sent yet (in the outbox)",
+            registry=self.registry,
         )
         self.sms_received = Counter(
             "highlightd_sms_received",
@@ -84,18 +106,7 @@ class Metrics:
             ["network"],
             registry=self.registry,
         )
-        self.irc_to_sms = Histogram(
-            "highlightd_irc_to_sms_seconds",
-            "From an IRC line to Twilio accepting its SMS (digests: from the latest line)",
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.sms_to_irc = Histogram(
-            "highlightd_sms_to_irc_seconds",
-            "From the webhook accepting an SMS answer to saying it on IRC",
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.irc_to_sms, self.sms_to_irc = _latencies(self.registry)
         self._zero(list(networks))
 
     def _zero(self, networks: list[str]) -> None:

@@ -124,8 +124,7 @@ class Digests:
         body = digest_text(
             [Held(h.channel, h.sender, h.text, h.at) for h in held], rules.max_segments
         )
-        known = await spend_of(self._store, user, now, rules)
-        spend = spend_with(known, self._sender.in_flight(user.id))
+        spend = spend_with(*await spend_of(self._store, user, now, rules))
         decision = hold_or_send(now, segments(body), person, spend, rules)
         if decision.action != "send":
             until = decision.until if decision.until is not None else now + DIGEST_CHECK
@@ -142,8 +141,9 @@ class Digests:
             await self.notices.held(decision, user, rules, now)
             return
         latest = held[-1]
-        await self._store.held.release(ids)
-        await self._sender.send(user, body, f"digest of {len(held)}")
+        # The held rows go with the digest's outbox row, in one transaction: a digest
+        # that cannot be sent now is sent later, whole.
+        await self._sender.send(user, body, f"digest of {len(held)}", releasing=tuple(ids))
         await self._store.users.set_last_highlight(
             Highlight(user.id, latest.channel, latest.sender, latest.at)
         )

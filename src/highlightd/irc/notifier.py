@@ -92,13 +92,7 @@ class Notifier:
             return
         now = self._clock()
         for user in heard.users:
-            # A send may land (recorded, then out of flight) while the database is read:
-            # its time is taken from before the read too, so a cooldown never misses it.
-            before = self._sender.in_flight(user.id).last_at
-            known = await spend_of(self._store, user, now, rules)
-            in_flight = self._sender.in_flight(user.id)
-            if before is not None and (in_flight.last_at or 0) < before:
-                in_flight = replace(in_flight, last_at=before)
+            known, in_flight = await spend_of(self._store, user, now, rules)
             ctx = Context(
                 now=now,
                 bot_nick=network.own_nick,

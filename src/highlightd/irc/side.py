@@ -47,7 +47,7 @@ class IrcSide:
         self._bus = bus
         self._metrics = metrics
         self._directory = Directory(store)
-        self._sender = Sender(store, gateway, metrics, clock)
+        self._sender = Sender(store, gateway, metrics, clock, settings.sms)
         self._digests = Digests(
             store, self._directory, self.networks, self._sender, metrics, settings, clock
         )

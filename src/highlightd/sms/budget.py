@@ -6,6 +6,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from highlightd.core.clock import day_start, local_day
+from highlightd.core.facts import InFlight
 from highlightd.core.policy import Decision, Reason, Rules, Spend
 from highlightd.core.records import User
 from highlightd.sms.sender import Sender
@@ -19,14 +20,10 @@ LIMIT_NOTICE = (
 )
 
 
-async def spend_of(store: Store, user: User, now: float, rules: Rules) -> Spend:
-    """What a user (and everyone) spent today, as the database knows it."""
+async def spend_of(store: Store, user: User, now: float, rules: Rules) -> tuple[Spend, InFlight]:
+    """What a user (and everyone) spent today, and what is in the outbox, from the database."""
     tz = ZoneInfo(user.timezone) if user.timezone else rules.timezone
-    return Spend(
-        last_sms_at=await store.sent.last_sent_at(user.id),
-        user_segments_today=await store.sent.segments_since(day_start(now, tz), user.id),
-        global_segments_today=await store.sent.segments_since(day_start(now, rules.timezone)),
-    )
+    return await store.outgoing.spend(user.id, day_start(now, tz), day_start(now, rules.timezone))
 
 
 class LimitNotices:

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 CONNECT_LIMIT = 5.0  # seconds to reach Twilio (name lookup included), within the timeout
 
+LOOKUP_LIMIT = 50  # newest messages read to find one an unclear attempt may have created
+
 
 @dataclass(frozen=True)
 class SentSms:
@@ -51,11 +53,29 @@ class SmsError(Exception):
         self.retryable = retryable
         self.detail = detail  # Twilio's own words, when it answered
 
+    @property
+    def may_have_sent(self) -> bool:
+        """Whether the SMS may exist anyway: a 5xx, no answer, a broken or unreadable one.
+
+        Only a 4xx proves that nothing was created; anything else is looked up
+        (SmsGateway.find_sent) before the SMS is sent again.
+        """
+        if self.retryable:
+            return False
+        return self.http_status is None or not 400 <= self.http_status < 500
+
 
 class SmsGateway(Protocol):
     """Where the notifier sends SMS."""
 
     async def send(self, to: str, body: str) -> SentSms: ...
+
+    async def find_sent(self, to: str, body: str, since: float) -> list[SentSms]:
+        """SMS of ours to `to` with this body, created at or after `since` (oldest first).
+
+        Raises SmsError when the gateway cannot say.
+        """
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -82,6 +102,9 @@ class ConsoleGateway:
         extra = {"sms_to": masked, "sms_body": body}
         logger.info("SMS to %s (%d segment(s)): %s", masked, segments(body), body, extra=extra)
         return SentSms(sid=f"console-{next(self._counter)}", status="printed")
+
+    async def find_sent(self, to: str, body: str, since: float) -> list[SentSms]:
+        return []  # a printed SMS never fails in a way that needs looking up
 
     async def aclose(self) -> None:
         return None
@@ -239,6 +262,31 @@ class TwilioGateway:
             logger.warning("the Twilio account is %s, not active: SMS will fail", status)
         else:
             logger.debug("Twilio credentials accepted")
+
+    async def find_sent(self, to: str, body: str, since: float) -> list[SentSms]:
+        """Look for an SMS an ambiguous attempt may have created, in Twilio's Messages list.
+
+        Not filtered by DateSent: Twilio fills date_sent only once the message left
+        its queue, and filters it by whole days. The newest messages to this phone
+        from our number are matched on Body and date_created instead.
+        """
+        try:
+            messages = await self._client.messages.list_async(
+                to=to, from_=self._from, limit=LOOKUP_LIMIT
+            )
+            found = [
+                SentSms(sid=m.sid, status=str(m.status))
+                for m in messages
+                if m.body == body
+                and isinstance(m.sid, str)
+                and (m.date_created is None or m.date_created.timestamp() >= since)
+            ]
+        # Whatever the list's failure, the answer is "cannot say yet".
+        except (TwilioException, aiohttp.ClientError, TimeoutError, ValueError) as e:
+            raise SmsError(f"Twilio's Messages list unavailable ({type(e).__name__}: {e})") from e
+        except (KeyError, TypeError, AttributeError) as e:
+            raise SmsError(f"Unreadable Twilio Messages list ({type(e).__name__}: {e})") from e
+        return found[::-1]  # Twilio lists the newest first
 
     async def aclose(self) -> None:
         """Close the HTTP session."""

@@ -1,154 +1,237 @@
-"""Sending the SMS that were decided: retries, the budget in flight, and the record of each.
+"""Sending the SMS that were decided: a durable outbox, retries, and never one SMS twice.
 
-`send` takes a decided SMS and returns at once: its cost counts against the
-budget from that moment (the next decision sees it), and it goes out in a task
-of its own, so that a slow or retried send never holds up the lines behind it.
+`send` writes the SMS to the outbox (store.outgoing) and returns: from then on
+it counts against the budgets (the next decision sees it, a restart does not
+forget it), and the run task delivers it, retrying through outages and
+restarts for up to `sms.max_delay`.
+
+A failure that proves nothing was created (a 4xx saying so, a refused
+connection) is retried as it is. One that does not (a 5xx, no answer, a broken
+or unreadable one, a process killed mid-request) leaves the SMS "sending": before
+any new attempt it is looked up in Twilio's Messages list, and recorded if found.
+Each phone's SMS go out one at a time and in order, so that two alike never
+claim the same message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import logging
+import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from highlightd.core.facts import InFlight
+from highlightd.config import SmsSettings
+from highlightd.core.delivery import OPTED_OUT, retry_delay
 from highlightd.core.phones import mask_phone
-from highlightd.core.records import User
+from highlightd.core.records import OutgoingSms, User
 from highlightd.core.smstext import segments
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
+from highlightd.sms.delivery import opt_out
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
 
-SEND_ATTEMPTS = 5
-FIRST_RETRY = 1.0  # seconds; doubling: 1, 2, 4, 8
-OPTED_OUT_ERROR = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
-
-
-@dataclass(frozen=True, slots=True)
-class _Send:
-    ticket: int
-    user: User
-    body: str
-    kind: str  # for the log: "highlight", "limit", "digest of 3"
-    cost: int
-    at: float  # when it was decided
+IDLE_LOOK = 60.0  # seconds between looks at the outbox when nothing wakes the sender
+# How far Twilio's clock may be behind ours when matching a message to an attempt.
+CLOCK_SLACK = 120.0
 
 
 class Sender:
-    """Sends SMS to registered users, keeping what is decided but not yet recorded."""
+    """Delivers the outbox: each SMS once, through outages and restarts."""
 
     def __init__(
-        self, store: Store, gateway: SmsGateway, metrics: Metrics, clock: Callable[[], float]
+        self,
+        store: Store,
+        gateway: SmsGateway,
+        metrics: Metrics,
+        clock: Callable[[], float],
+        settings: SmsSettings,
     ) -> None:
         self._store = store
         self._gateway = gateway
         self._metrics = metrics
-        self._clock = clock
-        self._queue: asyncio.Queue[_Send] = asyncio.Queue()
-        self._flying: dict[int, _Send] = {}
-        self._tickets = itertools.count(1)
+        self._clock = clock  # the daemon's: decisions, budgets, sms.max_delay
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()  # phones with an attempt under way
+        # Says once that Twilio is failing, and once that it is back.
+        self._outage = Backoff("Twilio", log, settings.retry_delay, settings.retry_delay_max)
 
-    async def send(self, user: User, body: str, kind: str) -> None:
-        """Send body to user: counted against the budget now, sent in the background."""
-        job = _Send(next(self._tickets), user, body, kind, segments(body), self._clock())
-        self._flying[job.ticket] = job
-        self._queue.put_nowait(job)
-
-    def in_flight(self, user_id: int) -> InFlight:
-        """What is decided but not recorded yet: the user's latest and cost, everyone's cost."""
-        mine = [job for job in self._flying.values() if job.user.id == user_id]
-        return InFlight(
-            last_at=max((job.at for job in mine), default=None),
-            user_segments=sum(job.cost for job in mine),
-            all_segments=sum(job.cost for job in self._flying.values()),
+    async def send(self, user: User, body: str, kind: str, releasing: tuple[int, ...] = ()) -> None:
+        """Send body to user: in the outbox now (with the held highlights it releases)."""
+        await self._store.outgoing.add(
+            user.id, user.phone, body, kind, segments(body), self._clock(), releasing
         )
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as sends:
-            while True:
-                job = await self._queue.get()
-                sends.create_task(self._deliver(job))
+        self._wake.set()
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
-        try:
-            sent = await self._gateway.send(phone, text)
-            await self._store.sent.record(
-                sent.sid, None, phone, sent.status, segments(text), at=self._clock()
-            )
-        except SmsError as exc:
-            log.warning(
-                "could not tell %s about an undeliverable reply: %s", mask_phone(phone), exc
-            )
+        await self._store.outgoing.add(None, phone, text, "bounce", segments(text), self._clock())
+        self._wake.set()
 
-    async def _deliver(self, job: _Send) -> None:
-        """One send, in a boundary of its own: a failure is logged, the others go on."""
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as attempts:
+            while True:
+                self._wake.clear()
+                try:
+                    wait = await self._start_due(attempts)
+                except Exception:
+                    log.exception("SMS outbox unreadable; looking again in %.0f s", IDLE_LOOK)
+                    wait = IDLE_LOOK
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
+
+    async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
+        """Start an attempt for each due SMS whose phone is free; seconds until the next."""
+        now = time.time()
+        for sms in await self._store.outgoing.due(now):
+            if sms.phone not in self._busy:
+                self._busy.add(sms.phone)
+                attempts.create_task(self._attempt(sms))
+        self._metrics.sms_waiting.set(await self._store.outgoing.waiting())
+        next_try = await self._store.outgoing.next_try(now)
+        return IDLE_LOOK if next_try is None else min(max(next_try - now, 0.0), IDLE_LOOK)
+
+    async def _attempt(self, listed: OutgoingSms) -> None:
+        """One attempt, in a boundary of its own: a failure is logged, the others go on."""
+        sms = listed
         try:
-            await self._deliver_one(job)
+            # Read again now that the phone is ours: the list may predate the end of
+            # the phone's previous attempt (sent since, or put off).
+            fresh = await self._store.outgoing.get(listed.id)
+            if fresh is None or fresh.state == "failed" or fresh.next_at > time.time():
+                return
+            sms = fresh
+            await self._deliver(sms)
         except Exception:
+            s = self._settings
+            delay = retry_delay(sms.attempts + 1, s.retry_delay, s.retry_delay_max)
             log.exception(
-                "SMS (%s) to %s for %s/%s: unexpected failure",
-                job.kind,
-                mask_phone(job.user.phone),
-                job.user.network,
-                job.user.nick,
+                "SMS %d (%s) to %s: unexpected failure; trying again in %.1f s",
+                sms.id,
+                sms.kind,
+                mask_phone(sms.phone),
+                delay,
             )
+            await asyncio.sleep(delay)  # the phone stays busy: no tight loop on a bug
         finally:
-            # Recorded, or not sent at all: either way no longer in flight.
-            self._flying.pop(job.ticket, None)
+            self._busy.discard(sms.phone)
+            self._wake.set()
 
-    async def _deliver_one(self, job: _Send) -> None:
-        user = job.user
-        try:
-            sent = await self._with_retries(user.phone, job.body)
-        except SmsError as exc:
-            self._metrics.sms_sent.labels("failed").inc()
-            if exc.code == OPTED_OUT_ERROR:
-                await self._opted_out(user)
-            else:
-                log.warning("SMS to %s failed: %s (code %s)", mask_phone(user.phone), exc, exc.code)
-            return
-        self._metrics.sms_sent.labels("sent").inc()
-        await self._store.sent.record(
-            sent.sid, user.id, user.phone, sent.status, job.cost, at=self._clock()
-        )
-        log.info(
-            "SMS %s (%s, %d segment(s)) to %s for %s on %s",
-            sent.sid,
-            job.kind,
-            job.cost,
-            mask_phone(user.phone),
-            user.nick,
-            user.network,
-        )
-
-    async def _with_retries(self, phone: str, body: str) -> SentSms:
-        """Send, retrying only what cannot have been sent (SmsError.retryable)."""
-        backoff = Backoff(f"Twilio (SMS to {mask_phone(phone)})", log, FIRST_RETRY, cap=8.0)
-        attempt = 1
-        while True:
+    async def _deliver(self, sms: OutgoingSms) -> None:
+        user = await self._store.users.by_id(sms.user_id) if sms.user_id is not None else None
+        expired = self._clock() - sms.decided_at >= self._settings.max_delay
+        if sms.state == "sending":
             try:
-                sent = await self._gateway.send(phone, body)
+                found = await self._look_up(sms)
             except SmsError as exc:
-                if not exc.retryable or attempt == SEND_ATTEMPTS:
-                    raise
-                attempt += 1
-                await backoff.wait(exc)
-            else:
-                backoff.succeeded()
-                return sent
+                await self._not_now(sms, "sending", exc, expired)
+                return
+            if found is not None:
+                await self._sent(sms, user, found, "found in Twilio's list after an unclear answer")
+                return
+        if user is not None and not _wants_sms(user, self._clock()):
+            await self._store.outgoing.fail(sms.id, "opted out or paused before it went out")
+            log.info(
+                "SMS %d (%s) to %s dropped: opted out or paused",
+                sms.id,
+                sms.kind,
+                mask_phone(sms.phone),
+            )
+            return
+        if expired:
+            await self._give_up(sms, "no attempt went through", maybe_sent=False)
+            return
+        await self._store.outgoing.trying(sms.id, time.time())
+        try:
+            sent = await self._gateway.send(sms.phone, sms.body)
+        except SmsError as exc:
+            await self._failed(sms, user, exc)
+            return
+        await self._sent(sms, user, sent, None)
 
-    async def _opted_out(self, user: User) -> None:
-        # The carrier says this number answered STOP: honour it as our own STOP. The
-        # IRC side sees it at its next look at the store (before the next line).
-        await self._store.users.set_opted_out(user.phone, True)
-        log.info(
-            "%s opted out (Twilio error %d): no more SMS until START",
-            mask_phone(user.phone),
-            OPTED_OUT_ERROR,
+    async def _look_up(self, sms: OutgoingSms) -> SentSms | None:
+        """The message an earlier attempt created, if any, and not another SMS's."""
+        since = (sms.first_try_at or time.time()) - CLOCK_SLACK
+        candidates = await self._gateway.find_sent(sms.phone, sms.body, since)
+        known = await self._store.outgoing.known([c.sid for c in candidates])
+        return next((c for c in candidates if c.sid not in known), None)
+
+    async def _failed(self, sms: OutgoingSms, user: User | None, exc: SmsError) -> None:
+        if exc.retryable or exc.may_have_sent:
+            # Retryable: nothing was created. Otherwise it may have been: look first.
+            state = "pending" if exc.retryable else "sending"
+            expired = self._clock() - sms.decided_at >= self._settings.max_delay
+            await self._not_now(sms, state, exc, expired and exc.retryable)
+            return
+        self._metrics.sms_sent.labels("failed").inc()
+        await self._store.outgoing.fail(sms.id, str(exc))
+        if exc.code == OPTED_OUT:
+            await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
+        else:
+            log.warning(
+                "SMS %d (%s) to %s failed: %s (code %s)",
+                sms.id,
+                sms.kind,
+                mask_phone(sms.phone),
+                exc,
+                exc.code,
+            )
+
+    async def _not_now(self, sms: OutgoingSms, state: str, exc: SmsError, expired: bool) -> None:
+        """A passing failure: try again later, unless sms.max_delay has passed."""
+        self._outage.failed(exc)
+        if expired:
+            await self._give_up(sms, str(exc), maybe_sent=state == "sending")
+            return
+        s = self._settings
+        # Spread: the phones that failed together do not all try again together, and
+        # the first to get through brings the others forward (_sent).
+        delay = retry_delay(sms.attempts + 1, s.retry_delay, s.retry_delay_max)
+        delay *= random.uniform(0.5, 1.0)
+        await self._store.outgoing.later(sms.id, state, time.time() + delay, str(exc))
+        log.debug("SMS %d to %s: %s; next try in %.1f s", sms.id, mask_phone(sms.phone), exc, delay)
+
+    async def _give_up(self, sms: OutgoingSms, why: str, maybe_sent: bool) -> None:
+        self._metrics.sms_sent.labels("expired").inc()
+        await self._store.outgoing.fail(sms.id, why)
+        log.warning(
+            "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
+            sms.id,
+            sms.kind,
+            mask_phone(sms.phone),
+            self._settings.max_delay,
+            why,
+            " (it may have been sent)" if maybe_sent else "",
         )
+
+    async def _sent(
+        self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
+    ) -> None:
+        self._metrics.sms_sent.labels("sent").inc()
+        now = self._clock()
+        await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        if sms.kind == "highlight":  # decided on the line it is about
+            self._metrics.observe_irc_to_sms(sms.decided_at, now)
+        if self._outage.down:
+            # Twilio answers again: what waits for its next try need not wait longer.
+            self._outage.succeeded()
+            await self._store.outgoing.retry_now()
+        log.info(
+            "SMS %s (%s, %d segment(s)) to %s%s%s",
+            sent.sid,
+            sms.kind,
+            sms.segments,
+            mask_phone(sms.phone),
+            f" for {user.nick} on {user.network}" if user is not None else "",
+            f": {how}" if how else "",
+        )
+
+
+def _wants_sms(user: User, now: float) -> bool:
+    return not user.opted_out and not (user.paused_until is not None and now < user.paused_until)

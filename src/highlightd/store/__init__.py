@@ -7,6 +7,7 @@ from pathlib import Path
 from highlightd.core.index import UserIndex
 from highlightd.store.database import Database, SchemaTooNew
 from highlightd.store.held import HeldHighlights
+from highlightd.store.outgoing import Outgoing
 from highlightd.store.privacy import Privacy
 from highlightd.store.registrations import Registrations
 from highlightd.store.relayed import Relayed
@@ -17,13 +18,14 @@ __all__ = ["SchemaTooNew", "Store", "UserExists"]
 
 
 class Store:
-    """The one place that speaks SQL: `store.users`, `.sent`, `.received`, `.held`,
-    `.registrations`, `.relayed`, `.privacy`, over one connection."""
+    """The one place that speaks SQL: `store.users`, `.sent`, `.outgoing`, `.received`,
+    `.held`, `.registrations`, `.relayed`, `.privacy`, over one database."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self.users = Users(database)
         self.sent = SentLog(database)
+        self.outgoing = Outgoing(database)
         self.received = ReceivedLog(database)
         self.held = HeldHighlights(database)
         self.registrations = Registrations(database)

@@ -143,6 +143,38 @@ class Database:
     async def close(self) -> None:
         await self.conn.close()
 
+    async def atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run work(connection) as one transaction, committed or rolled back whole.
+
+        aiosqlite runs each statement as a job of its own on the connection's
+        thread: a BEGIN ... COMMIT sent from here would let other tasks' statements
+        in between, into the transaction (and undone by its rollback). This runs
+        it all as one job; aiosqlite 0.22 has no public call for that, `_execute`
+        is how its own methods queue one. (A second connection is no answer: its
+        commits make this one's writes fail at once, "database is locked", while
+        a read of another task is open here, and they count as outside changes
+        in `data_version`.)
+        """
+
+        def job() -> T:
+            conn: sqlite3.Connection = self.conn._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                if conn.in_transaction:  # SQLite ends it itself after some errors
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        queue_job: Callable[[Callable[[], T]], Awaitable[T]] = self.conn._execute
+        if isinstance(self.conn, RetryingConnection):
+            # Another process holding the write lock is waited out here too: the job
+            # rolled back, so running it again whole is safe.
+            return await self.conn._patiently(lambda: queue_job(job))
+        return await queue_job(job)
+
     async def _migrate(self) -> None:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()

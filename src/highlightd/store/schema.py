@@ -127,4 +127,38 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX codes_sent_at ON codes_sent (at);
     CREATE INDEX codes_sent_sid ON codes_sent (sid) WHERE sid IS NOT NULL;
     """,
+    # 6: the durable SMS outbox, what Twilio said after sending, and why a phone is paused.
+    """
+    CREATE TABLE outgoing (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+        to_phone TEXT NOT NULL,
+        body TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        decided_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL DEFAULT 0,
+        first_try_at REAL,
+        error TEXT
+    );
+    CREATE INDEX outgoing_waiting ON outgoing (to_phone, id) WHERE state != 'failed';
+    CREATE INDEX outgoing_user ON outgoing (user_id) WHERE state != 'failed';
+    ALTER TABLE sent_sms ADD COLUMN error_code INTEGER;
+    CREATE TABLE undelivered (
+        phone TEXT PRIMARY KEY,
+        streak INTEGER NOT NULL,
+        last_code INTEGER NOT NULL,
+        last_at REAL NOT NULL
+    );
+    ALTER TABLE users ADD COLUMN paused_reason TEXT;
+    CREATE TABLE early_status (
+        sid TEXT PRIMARY KEY,
+        to_phone TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_code INTEGER,
+        at REAL NOT NULL
+    );
+    """,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from highlightd.core.delivery import STATUS_RANK, UNKNOWN_RANK, rank
 from highlightd.core.records import IncomingSms, OutboxEntry
 from highlightd.store.database import Database
 
@@ -50,12 +51,71 @@ class SentLog:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def update_status(self, sid: str, status: str) -> bool:
+    async def update_status(self, sid: str, status: str, error_code: int | None = None) -> bool:
+        """Move an SMS's status forward (a late `sent` never replaces `delivered`);
+        False when it did not move (or the SMS is not ours)."""
         async with self._db.execute(
-            "UPDATE sent_sms SET status = ?, updated_at = ? WHERE sid = ?",
-            (status, time.time(), sid),
+            "UPDATE sent_sms SET status = ?, error_code = coalesce(?, error_code),"
+            f" updated_at = ? WHERE sid = ? AND {_RANK_OF_STATUS} < ?",
+            (status, error_code, time.time(), sid, rank(status)),
         ) as cur:
             return cur.rowcount > 0
+
+    async def advance(
+        self, sid: str, status: str, error_code: int | None, to: str | None, at: float
+    ) -> tuple[str | None, bool]:
+        """A status callback: (the SMS's phone, whether its status moved forward).
+
+        A callback can beat the sender to recording its SMS (an answer lost, then
+        the message found in Twilio's list): its status waits in early_status, and
+        the phone is the callback's `To`, until store.outgoing.sent applies it.
+        """
+        if await self.update_status(sid, status, error_code):
+            return await self.phone_of(sid), True
+        if (phone := await self.phone_of(sid)) is not None or to is None:
+            return phone, False
+        await self._db.execute("DELETE FROM early_status WHERE at < ?", (at - EARLY_STATUS_KEPT,))
+        async with self._db.execute(
+            "INSERT INTO early_status (sid, to_phone, status, error_code, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET status = excluded.status,"
+            " error_code = coalesce(excluded.error_code, error_code), at = excluded.at"
+            f" WHERE {_RANK_OF_STATUS} < {rank_sql('excluded.status')}",
+            (sid, to, status, error_code, at),
+        ) as cur:
+            moved = cur.rowcount > 0
+        if await self.phone_of(sid) is not None:  # recorded meanwhile, before this was kept
+            await self.update_status(sid, status, error_code)
+            await self._db.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+        return to, moved
+
+    async def phone_of(self, sid: str) -> str | None:
+        """The phone an SMS of ours went to."""
+        async with self._db.execute("SELECT to_phone FROM sent_sms WHERE sid = ?", (sid,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def undelivered(self, phone: str, code: int, at: float) -> int:
+        """Count one more undeliverable SMS in a row for a phone; the count so far."""
+        async with self._db.execute(
+            "INSERT INTO undelivered (phone, streak, last_code, last_at) VALUES (?, 1, ?, ?)"
+            " ON CONFLICT (phone) DO UPDATE SET streak = streak + 1,"
+            " last_code = excluded.last_code, last_at = excluded.last_at RETURNING streak",
+            (phone, code, at),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def clear_undelivered(self, phone: str) -> None:
+        """Start the count of undeliverable SMS again (one was delivered, or the phone paused)."""
+        await self._db.execute("DELETE FROM undelivered WHERE phone = ?", (phone,))
+
+    async def undelivered_streak(self, phone: str) -> tuple[int, int] | None:
+        """(undeliverable SMS in a row, the last error code), if any."""
+        async with self._db.execute(
+            "SELECT streak, last_code FROM undelivered WHERE phone = ?", (phone,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     async def status(self, sid: str) -> str | None:
         async with self._db.execute("SELECT status FROM sent_sms WHERE sid = ?", (sid,)) as cur:
@@ -76,6 +136,20 @@ class SentLog:
             (user_id, day),
         ) as cur:
             return cur.rowcount > 0
+
+
+def rank_sql(column: str) -> str:
+    """SQL for core.delivery.rank of a status column."""
+    whens = " ".join(f"WHEN '{name}' THEN {value}" for name, value in STATUS_RANK.items())
+    return f"(CASE {column} {whens} ELSE {UNKNOWN_RANK} END)"
+
+
+_RANK_OF_STATUS = rank_sql("status")
+EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is not ours
+
+
+# confirmed_at of an SMS taken for handling and not decided yet (answer or command).
+CLAIMED = -1.0
 
 
 class ReceivedLog:
@@ -111,17 +185,31 @@ class ReceivedLog:
         """The outbox, oldest first."""
         return [entry.sms for entry in await self.outbox(limit=limit)]
 
-    async def claim(self, sms: IncomingSms) -> bool:
+    async def claim(self, sms: IncomingSms, take_over: bool = False) -> bool:
         """Take an incoming SMS for handling; False when its MessageSid was taken before.
 
         One INSERT decides, so of concurrent duplicates exactly one wins. The SMS is
-        held back from the outbox until release(): a command must never reach IRC.
+        held back from the outbox (confirmed_at = CLAIMED) until release() or
+        handled(): a command must never reach IRC. With take_over, a claim never
+        decided (its process died first) goes to this caller: Twilio's retry of
+        that SMS. Only the one process that handles webhooks may pass it, and only
+        for a sid it is not handling itself.
         """
-        return await self.accept(sms, relay=False)
+        async with self._db.execute(
+            "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
+            " received_at = excluded.received_at WHERE received_sms.confirmed_at = ? AND ?",
+            (sms.sid, sms.from_phone, sms.body, sms.received_at, CLAIMED, CLAIMED, take_over),
+        ) as cur:
+            return cur.rowcount > 0
 
     async def release(self, sid: str) -> None:
         """A claimed SMS turned out to be an answer: let the outbox put it on the bus."""
         await self._db.execute("UPDATE received_sms SET confirmed_at = NULL WHERE sid = ?", (sid,))
+
+    async def handled(self, sid: str, at: float) -> None:
+        """A claimed SMS was a command, done: it never goes on the bus."""
+        await self._db.execute("UPDATE received_sms SET confirmed_at = ? WHERE sid = ?", (at, sid))
 
     async def forget(self, sid: str) -> None:
         """Handling a claimed SMS failed: drop the claim, so that Twilio's retry is handled."""

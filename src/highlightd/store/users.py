@@ -65,10 +65,15 @@ class Users:
         return user
 
     async def update(self, user_id: int, **fields: object) -> None:
-        """Change per-user settings: timezone, quiet, paused_until, opted_out."""
+        """Change per-user settings: timezone, quiet, paused_until, opted_out.
+
+        A pause the user sets or lifts replaces one highlightd set, and its reason.
+        """
         allowed = {"timezone", "quiet", "paused_until", "opted_out"}
         if not fields or not set(fields) <= allowed:
             raise ValueError(f"can only update {sorted(allowed)}, not {sorted(fields)}")
+        if "paused_until" in fields:
+            fields["paused_reason"] = None
         assignments = ", ".join(f"{name} = ?" for name in fields)
         await self._db.execute(
             f"UPDATE users SET {assignments} WHERE id = ?", (*fields.values(), user_id)
@@ -82,6 +87,23 @@ class Users:
         ) as cur:
             self._database.changes += 1
             return cur.rowcount
+
+    async def pause_phone(self, phone: str, until: float, reason: str) -> int:
+        """Pause every registration of a phone (not the opted out), saying why; how many."""
+        async with self._db.execute(
+            "UPDATE users SET paused_until = ?, paused_reason = ?"
+            " WHERE phone = ? AND NOT opted_out",
+            (until, reason, phone),
+        ) as cur:
+            self._database.changes += 1
+            return cur.rowcount
+
+    async def by_id(self, user_id: int) -> User | None:
+        async with self._db.execute(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _user(row) if row else None
 
     async def all(self, network: str | None = None) -> list[User]:
         sql = f"SELECT {_USER_COLUMNS} FROM users"
@@ -125,10 +147,13 @@ class UserExists(Exception):
 
 
 _USER_COLUMNS = (
-    "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out, account"
+    "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out, account,"
+    " paused_reason"
 )
 
 
 def _user(row: Any) -> User:
-    uid, network, nick, phone, created, tz, quiet, paused, opted_out, account = row
-    return User(uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out), account)
+    uid, network, nick, phone, created, tz, quiet, paused, opted_out, account, reason = row
+    return User(
+        uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out), account, reason
+    )

@@ -17,6 +17,7 @@ from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.ratelog import ThrottledLog
+from highlightd.sms.delivery import on_status
 from highlightd.store import Store
 from highlightd.web.forms import INCOMING, STATUS, FormError, Schema, check, parse_form, signed
 from highlightd.web.inbound import handle_sms
@@ -63,6 +64,8 @@ REJECTED = web.AppKey("rejected", Rejections)
 # Signed SMS we drop (a stranger's, a copy): a replayed request could repeat them by
 # the thousand, so they are summed up too; highlightd_sms_received_total counts each.
 IGNORED = web.AppKey("ignored", ThrottledLog)
+# MessageSids this process is handling now: a claim of one of them is not a leftover.
+HANDLING = web.AppKey("handling", set[str])
 # Which form each webhook takes (its keys and their shapes).
 SCHEMAS = {"/twilio/sms": INCOMING, "/twilio/status": STATUS}
 
@@ -72,6 +75,7 @@ def make_app(deps: WebDeps) -> web.Application:
     app[DEPS] = deps
     app[REJECTED] = Rejections(deps.metrics)
     app[IGNORED] = ThrottledLog(log, "SMS ignored", level=logging.INFO)
+    app[HANDLING] = set()
     app.cleanup_ctx.append(_summaries)
     app.router.add_post("/twilio/sms", incoming_sms)
     app.router.add_post("/twilio/status", status_callback)
@@ -195,25 +199,40 @@ async def incoming_sms(request: web.Request) -> web.Response:
         request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
         return _twiml()
     now = time.time()
-    # Claimed before anything is done: of concurrent duplicates exactly one acts.
-    if not await deps.store.received.claim(IncomingSms(sid, phone, body, now)):
-        deps.metrics.sms_received.labels("duplicate").inc()
-        request.app[IGNORED].note("duplicate", f"SMS {sid} seen before (a Twilio retry)")
-        return _twiml()
+    handling = request.app[HANDLING]
+    # Claimed before anything is done: of concurrent duplicates exactly one acts. A
+    # claim that is not this process's own was left by one that died mid-way.
+    if sid in handling:
+        return _duplicate(request, sid)
+    handling.add(sid)
+    if not await deps.store.received.claim(IncomingSms(sid, phone, body, now), take_over=True):
+        handling.discard(sid)
+        return _duplicate(request, sid)
     try:
         outcome = await handle_sms(deps.store, phone, body, now)
+        if not outcome.relay:
+            await deps.store.received.handled(sid, now)
+        else:
+            await deps.store.received.release(sid)
     except Exception:
         await deps.store.received.forget(sid)  # Twilio's retry gets its chance
         raise
+    finally:
+        handling.discard(sid)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
         log.info("SMS %s from %s is a command; not relayed", sid, mask_phone(phone))
         return _twiml(outcome.reply)
-    await deps.store.received.release(sid)
     deps.metrics.sms_received.labels("accepted").inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
     deps.outbox.wake()
+    return _twiml()
+
+
+def _duplicate(request: web.Request, sid: str) -> web.Response:
+    request.app[DEPS].metrics.sms_received.labels("duplicate").inc()
+    request.app[IGNORED].note("duplicate", f"SMS {sid} seen before (a Twilio retry)")
     return _twiml()
 
 
@@ -221,12 +240,14 @@ async def status_callback(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     _require(form, "MessageSid", "MessageStatus")
-    if not await deps.store.sent.update_status(form["MessageSid"], form["MessageStatus"]):
-        log.debug("status for unknown SMS %s", form["MessageSid"])
-    if form.get("ErrorCode"):
-        log.warning(
-            "SMS %s: %s, error %s", form["MessageSid"], form["MessageStatus"], form["ErrorCode"]
-        )
+    await on_status(
+        deps.store,
+        form["MessageSid"],
+        form["MessageStatus"],
+        form.get("ErrorCode"),
+        form.get("To"),
+        time.time(),
+    )
     return web.Response(status=204)
 
 

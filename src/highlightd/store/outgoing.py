@@ -1,0 +1,205 @@
+"""The SMS outbox: every SMS decided is a row here first, until it is sent or given up."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from highlightd.core.facts import InFlight
+from highlightd.core.policy import Spend
+from highlightd.core.records import OutgoingSms
+from highlightd.store.database import Database
+from highlightd.store.smslog import rank_sql
+
+# Rows that still count: waiting for a first try, or for a look into Twilio's list.
+_WAITING = "state IN ('pending', 'sending')"
+_COLUMNS = (
+    "id, user_id, to_phone, body, kind, segments, decided_at, state, attempts, first_try_at,"
+    " next_at"
+)
+
+
+class Outgoing:
+    """SMS on their way: written when decided, gone once recorded in store.sent."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db.conn
+        self._database = db
+
+    async def add(
+        self,
+        user_id: int | None,
+        phone: str,
+        body: str,
+        kind: str,
+        segments: int,
+        decided_at: float,
+        releasing: Sequence[int] = (),
+    ) -> int:
+        """Keep an SMS to send; the held highlights it carries (a digest) go in the same
+        transaction, so a crash leaves either them or the digest, never neither."""
+        row = (user_id, phone, body, kind, segments, decided_at)
+
+        def add(conn: sqlite3.Connection) -> int:
+            new_id = conn.execute(
+                "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                row,
+            ).fetchone()[0]
+            if releasing:
+                marks = ",".join("?" * len(releasing))
+                conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
+            return int(new_id)
+
+        return await self._database.atomically(add)
+
+    async def due(self, now: float) -> list[OutgoingSms]:
+        """For each phone, its oldest SMS still on its way, if its next try is due."""
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM outgoing o WHERE next_at <= ? AND id = (SELECT min(id)"
+            f" FROM outgoing WHERE to_phone = o.to_phone AND {_WAITING}) ORDER BY id",
+            (now,),
+        ) as cur:
+            return [_row(r) async for r in cur]
+
+    async def get(self, sms_id: int) -> OutgoingSms | None:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM outgoing WHERE id = ?", (sms_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _row(row) if row else None
+
+    async def next_try(self, after: float) -> float | None:
+        """The earliest next try later than `after`."""
+        async with self._db.execute(
+            f"SELECT min(next_at) FROM outgoing WHERE {_WAITING} AND next_at > ?", (after,)
+        ) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def trying(self, sms_id: int, at: float) -> None:
+        """Before a request goes out: from now on the SMS may exist at Twilio."""
+        await self._db.execute(
+            "UPDATE outgoing SET state = 'sending', first_try_at = coalesce(first_try_at, ?)"
+            " WHERE id = ?",
+            (at, sms_id),
+        )
+
+    async def later(self, sms_id: int, state: str, next_at: float, error: str) -> None:
+        """A failed try (counted): the next at next_at; "pending" only when no attempt
+        can have created it."""
+        await self._db.execute(
+            "UPDATE outgoing SET state = ?, next_at = ?, error = ?, attempts = attempts + 1"
+            " WHERE id = ?",
+            (state, next_at, error, sms_id),
+        )
+
+    async def retry_now(self) -> None:
+        """Every SMS waiting for its next try may go now (Twilio is back)."""
+        await self._db.execute(f"UPDATE outgoing SET next_at = 0 WHERE {_WAITING}")
+
+    async def fail(self, sms_id: int, error: str) -> None:
+        """Given up: kept for the record, no longer counted or tried."""
+        await self._db.execute(
+            "UPDATE outgoing SET state = 'failed', error = ? WHERE id = ?", (error, sms_id)
+        )
+
+    async def sent(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
+        """Recorded as sent (store.sent) and off the outbox, in one transaction."""
+
+        def record(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
+                " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
+            )
+            conn.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
+            # A status callback may have come first (smslog.SentLog.advance).
+            conn.execute(
+                "UPDATE sent_sms SET status = e.status,"
+                " error_code = coalesce(e.error_code, sent_sms.error_code)"
+                " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
+                f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
+                (sid,),
+            )
+            conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+
+        await self._database.atomically(record)
+
+    async def known(self, sids: Sequence[str]) -> set[str]:
+        """Which of these sids are recorded already (another decision's SMS)."""
+        if not sids:
+            return set()
+        marks = ",".join("?" * len(sids))
+        async with self._db.execute(
+            f"SELECT sid FROM sent_sms WHERE sid IN ({marks})", tuple(sids)
+        ) as cur:
+            return {str(r[0]) async for r in cur}
+
+    async def spend(
+        self, user_id: int, user_since: float, all_since: float
+    ) -> tuple[Spend, InFlight]:
+        """What a user (and everyone) spent since a moment, and what is on its way.
+
+        One statement, so one snapshot: an SMS moving from here to store.sent while
+        it is read is counted once, never zero times.
+        """
+        async with self._db.execute(
+            "SELECT (SELECT max(created_at) FROM sent_sms WHERE user_id = :user),"
+            " (SELECT coalesce(sum(segments), 0) FROM sent_sms"
+            "  WHERE created_at >= :mine AND user_id = :user),"
+            " (SELECT coalesce(sum(segments), 0) FROM sent_sms WHERE created_at >= :all"
+            # Verification codes have a budget of their own (codes_sent), not this one.
+            "  AND sid NOT IN (SELECT sid FROM codes_sent WHERE sid IS NOT NULL)),"
+            f" (SELECT max(decided_at) FROM outgoing WHERE {_WAITING} AND user_id = :user),"
+            " (SELECT coalesce(sum(segments), 0) FROM outgoing"
+            f"  WHERE {_WAITING} AND user_id = :user),"
+            f" (SELECT coalesce(sum(segments), 0) FROM outgoing WHERE {_WAITING})",
+            {"user": user_id, "mine": user_since, "all": all_since},
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        last_sent, mine, everyone, last_decided, mine_flying, all_flying = row
+        return (
+            Spend(_float(last_sent), int(mine), int(everyone)),
+            InFlight(_float(last_decided), int(mine_flying), int(all_flying)),
+        )
+
+    async def waiting(self) -> int:
+        async with self._db.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def failed(self) -> list[tuple[OutgoingSms, str]]:
+        """SMS given up, with why (for inspection)."""
+        async with self._db.execute(
+            f"SELECT {_COLUMNS}, error FROM outgoing WHERE state = 'failed' ORDER BY id"
+        ) as cur:
+            return [(_row(r[:-1]), str(r[-1])) async for r in cur]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _id(row: Any) -> int:
+    assert row is not None
+    return int(row[0])
+
+
+def _row(row: Any) -> OutgoingSms:
+    sms_id, user_id, phone, body, kind, segs, decided, state, attempts, first, next_at = row
+    return OutgoingSms(
+        sms_id,
+        user_id,
+        phone,
+        body,
+        kind,
+        int(segs),
+        float(decided),
+        state,
+        int(attempts),
+        first,
+        float(next_at),
+    )
