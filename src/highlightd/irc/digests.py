@@ -13,6 +13,7 @@ from highlightd.core.facts import person_of, spend_with
 from highlightd.core.policy import Decision, Rules, hold_or_send, rules_for
 from highlightd.core.records import Highlight, User
 from highlightd.core.smstext import segments
+from highlightd.infra.guard import guard
 from highlightd.infra.metrics import Metrics
 from highlightd.irc.directory import Directory
 from highlightd.irc.network import Network
@@ -83,11 +84,10 @@ class Digests:
             due = [uid for uid, until in holds.items() if until <= now]
             failed = False
             for uid in due:
-                try:
+                # A failed one stays held: tried again at the next look.
+                async with guard(log, "digest for user %d", uid) as unit:
                     await self._release(uid, now)
-                except Exception:
-                    log.exception("digest for user %d failed; trying again later", uid)
-                    failed = True
+                failed = failed or unit.failed
             if due and not failed:
                 continue
             soonest = min((until - now for until in holds.values()), default=DIGEST_CHECK)

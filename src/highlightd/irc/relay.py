@@ -25,6 +25,7 @@ from highlightd.core.replies import parse_reply
 from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
 from highlightd.infra.consumer import Consumer
+from highlightd.infra.guard import guard
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.irc.delivery import DeliveryRefused
@@ -153,17 +154,18 @@ class Relay:
     async def _lane(self, queue: asyncio.Queue[Reply]) -> None:
         while True:
             reply = await queue.get()
+            outcome = ""
+            # A failed one is left pending: claimed again after relay.claim_after, and
+            # re-published by the outbox.
             try:
-                outcome = await self._handle(reply)
-                await self._store.relayed.record(reply.sid, outcome)
-            except Exception:
-                # Left pending: claimed again after relay.claim_after, and re-published.
-                log.exception("reply %s: not handled; it is retried later", reply.sid)
-                continue
+                async with guard(log, "reply %s", reply.sid) as unit:
+                    outcome = await self._handle(reply)
+                    await self._store.relayed.record(reply.sid, outcome)
             finally:
                 self._sids.discard(reply.sid)
                 self._entries.discard(reply.entry_id)
-            await self._confirm(reply, outcome)
+            if not unit.failed:
+                await self._confirm(reply, outcome)
 
     async def _confirm(self, reply: Reply, outcome: str) -> None:
         assert self._consumer is not None
