@@ -10,6 +10,8 @@ second; each test makes its own accounts, so tests do not see each other. Public
       .self_signed_port      TLS port whose certificate is self-signed (must be refused)
       .wrong_name_port       TLS port whose certificate is CA-signed for "wrong.invalid"
       .ca_file               PEM of the session's private CA (trusted by `tls_port` clients)
+      .server_cert           the servers' certificate (certs.Cert), for a TLS proxy in front
+      .refused_nick          a nick valid by the RFC that the server refuses with 432
       .server_name           "irc.services.test"; .network "HighlightTest"
       .startup_seconds       how long start() took (files, certificates, both daemons, netburst)
       .unique(prefix)        a fresh name (nick/account) for this session
@@ -89,6 +91,7 @@ class ServicesNetwork:
     server_name = "irc.services.test"
     services_name = "services.test"
     network = "HighlightTest"
+    refused_nick = "forbiddenbot"  # a valid nick the server refuses with 432
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -100,6 +103,7 @@ class ServicesNetwork:
         self._names = itertools.count(1)
         self._tag = f"{os.getpid() % 10000}"
         self.ca: PrivateCa | None = None  # made by start()
+        self.server_cert: Cert | None = None
         self._inspircd = _Daemon("inspircd", [], workdir / "inspircd.out")
         self._atheme = _Daemon("atheme", [], workdir / "atheme" / "atheme.out")
 
@@ -111,7 +115,7 @@ class ServicesNetwork:
     def _write_config(self) -> None:
         certs = self.workdir / "certs"
         self.ca = PrivateCa.create(certs)
-        good = self.ca.issue("server", [self.host, "localhost"])
+        good = self.server_cert = self.ca.issue("server", [self.host, "localhost"])
         wrong = self.ca.issue("wrong-name", ["wrong.invalid"])
         alone = self_signed(certs, "self-signed", [self.host, "localhost"])
         (self.workdir / "motd.txt").write_text("highlightd services test network\n")
@@ -127,6 +131,7 @@ class ServicesNetwork:
             "wrong_name_port": self.wrong_name_port,
             "link_port": self.link_port,
             "link_password": "linkpass",
+            "refused_nick": self.refused_nick,
             "workdir": self.workdir,
             "good_cert": good.cert,
             "good_key": good.key,

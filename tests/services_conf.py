@@ -44,6 +44,7 @@ INSPIRCD_CONF = """\
 <link name="{services_name}" ipaddr="{host}" port="{link_port}" allowmask="{host}"
       sendpass="{link_password}" recvpass="{link_password}">
 <uline server="{services_name}" silent="yes">
+<badnick nick="{refused_nick}" reason="Reserved for the tests">
 <sasl target="{services_name}" requiressl="no">
 <connect name="testclients" allow="*" port="{test_port}" timeout="60" pingfreq="120"
          threshold="100000" commandrate="100000000" fakelag="off" hardsendq="4194304"
