@@ -51,7 +51,6 @@ class PydleClient(LoginClient):
         self.registered_event = asyncio.Event()
         self.closed_event = asyncio.Event()
         self._settling = Settling(self._channels, owner.fold)
-        self.fatal: str | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
     @classmethod

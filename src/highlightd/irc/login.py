@@ -36,6 +36,7 @@ class LoginClient(pydle.Client):  # type: ignore[misc]
         self._tls_context: ssl.SSLContext | None = tls_context(login) if login.tls else None
         self.logged_in = False
         self.sasl_failed: str | None = None  # why this attempt did not log in
+        self.fatal: str | None = None  # why retrying cannot help (an erroneous nick)
         self.own_nick_changed = asyncio.Event()
 
     @staticmethod
@@ -82,7 +83,7 @@ class LoginClient(pydle.Client):  # type: ignore[misc]
         await self.disconnect(expected=True)
 
     async def on_raw(self, message: Any) -> None:
-        if self.sasl_failed:
+        if self.sasl_failed or self.fatal:
             return  # dropped: the lines already read after it (002, MOTD...) go nowhere
         await super().on_raw(message)
 
