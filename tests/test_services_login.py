@@ -209,3 +209,17 @@ async def test_without_tls_ca_file_the_private_ca_is_not_trusted(
 
         [line] = await eventually(refused, what="the refusal")
     assert "unable to get local issuer certificate" in line and "system's CAs" in line
+
+
+async def test_sasl_required_false_runs_without_the_account(
+    tmp_path: Path,
+    irc_server: IrcServer,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = settings_dict(tmp_path, irc_server, redis_server.url, None, web_port())
+    data["networks"][0].update(sasl_username="hlbot", sasl_password="secret", sasl_required=False)
+    async with running(Settings(**data)) as hl:
+        body = await until_healthz(hl, 200)
+    assert body["networks"] == {NETWORK: "connected"}
+    assert errors(caplog) == []
