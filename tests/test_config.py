@@ -135,6 +135,16 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> str:
             id="missing-ca-file",
         ),
         pytest.param(
+            NETWORK + 'tls_ca_file = "/etc/hostname"\n',
+            "networks[0]: tls_ca_file /etc/hostname: not a PEM CA certificate",
+            id="ca-file-not-pem",
+        ),
+        pytest.param(
+            NETWORK + 'tls_client_cert = "/etc/hostname"\n',
+            "networks[0]: tls_client_cert /etc/hostname: no certificate and matching key",
+            id="client-cert-not-pem",
+        ),
+        pytest.param(
             NETWORK + 'tls_client_key = "/etc/hostname"\n',
             "networks[0]: tls_client_key needs tls_client_cert",
             id="client-key-without-cert",

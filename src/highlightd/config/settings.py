@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -150,6 +151,23 @@ class NetworkPolicy(_Section):
     max_segments: int | None = Field(default=None, ge=1, le=10)
 
 
+def _check_pem(ca_file: Path | None, cert: Path | None, key: Path | None) -> None:
+    """The TLS files load now, not at the first connection."""
+    context = ssl.create_default_context()
+    try:
+        if ca_file is not None:
+            context.load_verify_locations(cafile=str(ca_file))
+    except ssl.SSLError as exc:
+        raise ValueError(f"tls_ca_file {ca_file}: not a PEM CA certificate ({exc})") from None
+    try:
+        if cert is not None:
+            context.load_cert_chain(str(cert), str(key) if key is not None else None)
+    except ssl.SSLError as exc:
+        raise ValueError(
+            f"tls_client_cert {cert}: no certificate and matching key in PEM ({exc})"
+        ) from None
+
+
 class NetworkSettings(_Section):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
     host: str
@@ -187,6 +205,7 @@ class NetworkSettings(_Section):
             raise ValueError("tls_client_cert needs tls = true")
         if self.sasl_required and self.sasl_mechanism is None:
             raise ValueError("sasl_required needs sasl_username/sasl_password or tls_client_cert")
+        _check_pem(self.tls_ca_file, self.tls_client_cert, self.tls_client_key)
         return self
 
     @property
