@@ -15,6 +15,7 @@ from highlightd.infra.logs import LIBRARIES
 from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 from services import Account, ServicesClients, ServicesNetwork, unavailable_reason
+from tls_proxy import TlsRecordingProxy
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +134,16 @@ async def services_client(services_network: ServicesNetwork) -> AsyncIterator[Se
     yield connect
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def services_proxy(services_network: ServicesNetwork) -> AsyncIterator[TlsRecordingProxy]:
+    """In front of services_network.tls_port: every line a TLS client sent, per connection."""
+    net = services_network
+    assert net.server_cert is not None
+    proxy = TlsRecordingProxy(
+        (net.host, net.tls_port), net.server_cert.cert, net.server_cert.key, net.ca_file
+    )
+    await proxy.start()
+    yield proxy
+    await proxy.stop()

@@ -4,65 +4,19 @@ SASL PLAIN and EXTERNAL (CertFP), a wrong password, sasl_required, refused certi
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness import NETWORK, running, settings_dict, until_healthz, web_port
 from highlightd.config import Settings
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from servers import IrcClientFactory, IrcServer, RedisServer
 from services import ServicesClients, ServicesNetwork
+from services_bot import bot_settings, errors, whois_account
 from tls_proxy import TlsRecordingProxy
 from waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def bot_settings(
-    tmp_path: Path, net: ServicesNetwork, redis: RedisServer, **network: Any
-) -> dict[str, Any]:
-    """The bot on the services network's TLS port, trusting the private CA."""
-    server = IrcServer.__new__(IrcServer)  # only host/port are read by settings_dict
-    server.host, server.port = net.host, net.tls_port
-    data = settings_dict(tmp_path, server, redis.url, None, web_port())
-    data["networks"][0].update(
-        {
-            "nick": net.unique("hlbot"),
-            "channels": [f"#{net.unique('chan')}"],
-            "tls": True,
-            "tls_ca_file": str(net.ca_file),
-            **network,
-        }
-    )
-    return data
-
-
-@pytest.fixture
-async def proxy(services_network: ServicesNetwork) -> AsyncIterator[TlsRecordingProxy]:
-    """Between the bot and the TLS port: every line the bot sends, per connection."""
-    net = services_network
-    assert net.server_cert is not None
-    proxy = TlsRecordingProxy(
-        (net.host, net.tls_port), net.server_cert.cert, net.server_cert.key, net.ca_file
-    )
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
-
-
-def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-
-
-async def whois_account(asker: IrcTestClient, nick: str) -> str | None:
-    await asker.send_raw(f"WHOIS {nick}")
-    line = await asker.expect(lambda line: line.command in ("330", "318", "401"))
-    if line.command != "330":
-        return None
-    await asker.expect(lambda line: line.command == "318")
-    return line.params[2]
 
 
 async def test_right_password_logs_the_bot_in(
@@ -91,7 +45,7 @@ async def test_wrong_password_stops_once_without_an_authenticate_loop(
     tmp_path: Path,
     services_network: ServicesNetwork,
     redis_server: RedisServer,
-    proxy: TlsRecordingProxy,
+    services_proxy: TlsRecordingProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     account = await services_network.register("bot")
@@ -99,7 +53,7 @@ async def test_wrong_password_stops_once_without_an_authenticate_loop(
         tmp_path,
         services_network,
         redis_server,
-        port=proxy.port,
+        port=services_proxy.port,
         sasl_username=account.name,
         sasl_password="not-the-password",
     )
@@ -111,7 +65,7 @@ async def test_wrong_password_stops_once_without_an_authenticate_loop(
         )
         assert status == 503
         failed = await eventually(lambda: errors(caplog), what="the ERROR line")
-    authenticates = proxy.sent("AUTHENTICATE")
+    authenticates = services_proxy.sent("AUTHENTICATE")
     assert authenticates and all(1 <= len(lines) <= 3 for lines in authenticates), authenticates
     assert not any("AUTHENTICATE *" in lines for lines in authenticates)
     assert len(failed) == 1

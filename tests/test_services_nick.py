@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,11 @@ from harness import NETWORK, running, until_healthz, wait_for_bot
 from highlightd.config import Settings
 from servers import RedisServer
 from services import ServicesClients, ServicesNetwork
-from test_services_login import bot_settings, errors
+from services_bot import bot_settings, errors
 from tls_proxy import TlsRecordingProxy
 from waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-async def proxy(services_network: ServicesNetwork) -> AsyncIterator[TlsRecordingProxy]:
-    net = services_network
-    assert net.server_cert is not None
-    proxy = TlsRecordingProxy(
-        (net.host, net.tls_port), net.server_cert.cert, net.server_cert.key, net.ca_file
-    )
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
 
 
 async def test_the_nick_comes_back_through_monitor_when_it_frees(
@@ -36,11 +23,11 @@ async def test_the_nick_comes_back_through_monitor_when_it_frees(
     services_network: ServicesNetwork,
     services_client: ServicesClients,
     redis_server: RedisServer,
-    proxy: TlsRecordingProxy,
+    services_proxy: TlsRecordingProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # ping_interval 60: the periodic try would come only after 45 s; MONITOR says at once.
-    data = bot_settings(tmp_path, services_network, redis_server, port=proxy.port)
+    data = bot_settings(tmp_path, services_network, redis_server, port=services_proxy.port)
     nick, [channel] = data["networks"][0]["nick"], data["networks"][0]["channels"]
     squatter = await services_client(nick)
     bob = await services_client(services_network.unique("bob"))
@@ -49,7 +36,7 @@ async def test_the_nick_comes_back_through_monitor_when_it_frees(
     async with running(Settings(**data)):
         await wait_for_bot(bob, channel, nick=nick + "_")
         await eventually(
-            lambda: proxy.sent("MONITOR"), lambda sent: sent[0], what="the bot's MONITOR"
+            lambda: services_proxy.sent("MONITOR"), lambda sent: sent[0], what="the bot's MONITOR"
         )
         await squatter.quit()
         renamed = await bob.expect(lambda line: line.command == "NICK" and line.nick == nick + "_")
@@ -61,7 +48,7 @@ async def test_the_nick_comes_back_through_monitor_when_it_frees(
         await eventually(
             said, lambda lines: f"{NETWORK}: {nick} is ours again" in lines, what="log"
         )
-    [lines] = proxy.connections
+    [lines] = services_proxy.connections
     assert f"MONITOR + {nick}" in lines
     # Asked for once at registration, and once more when the server said it was free.
     assert lines.count(f"NICK {nick}") == 2, lines
