@@ -70,6 +70,7 @@ async def test_wrong_password_stops_once_without_an_authenticate_loop(
     assert not any("AUTHENTICATE *" in lines for lines in authenticates)
     assert len(failed) == 1
     assert failed[0].startswith(f"{NETWORK}: SASL failed: check sasl_username/sasl_password (904")
+    assert failed[0].endswith("; retrying in 5 s, doubling up to 300 s")
     assert errors(caplog) == failed  # one line for the run of failures
 
 
