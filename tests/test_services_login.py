@@ -122,8 +122,12 @@ async def test_certfp_logs_in_with_sasl_external(
 @pytest.mark.parametrize(
     ("port", "why"),
     [
-        ("self_signed_port", "self-signed certificate; checked against the CA in"),
-        ("wrong_name_port", "not issued for '127.0.0.1' (IP address mismatch"),
+        pytest.param(
+            "self_signed_port", "self-signed certificate; checked against the CA in", id="self"
+        ),
+        pytest.param(
+            "wrong_name_port", "not issued for '127.0.0.1' (IP address mismatch", id="name"
+        ),
     ],
 )
 async def test_untrusted_server_certificates_are_refused_with_a_clear_line(
