@@ -54,7 +54,7 @@ def forged(url: str, n: int) -> tuple[dict[str, str], str]:
     return form, base64.b64encode(mac).decode()
 
 
-async def no_networks() -> dict[str, bool]:
+async def no_networks() -> dict[str, str]:
     return {}
 
 

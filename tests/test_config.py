@@ -129,6 +129,36 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> str:
             "networks[0]: sasl_username and sasl_password go together",
             id="sasl-password-without-username",
         ),
+        pytest.param(
+            NETWORK + 'tls_ca_file = "/nonexistent/ca.pem"\n',
+            "networks[0].tls_ca_file: Path does not point to a file",
+            id="missing-ca-file",
+        ),
+        pytest.param(
+            NETWORK + 'tls_ca_file = "/etc/hostname"\n',
+            "networks[0]: tls_ca_file /etc/hostname: not a PEM CA certificate",
+            id="ca-file-not-pem",
+        ),
+        pytest.param(
+            NETWORK + 'tls_client_cert = "/etc/hostname"\n',
+            "networks[0]: tls_client_cert /etc/hostname: no certificate and matching key",
+            id="client-cert-not-pem",
+        ),
+        pytest.param(
+            NETWORK + 'tls_client_key = "/etc/hostname"\n',
+            "networks[0]: tls_client_key needs tls_client_cert",
+            id="client-key-without-cert",
+        ),
+        pytest.param(
+            NETWORK + 'tls = false\ntls_client_cert = "/etc/hostname"\n',
+            "networks[0]: tls_client_cert needs tls = true",
+            id="client-cert-without-tls",
+        ),
+        pytest.param(
+            NETWORK + "sasl_required = true\n",
+            "networks[0]: sasl_required needs sasl_username/sasl_password or tls_client_cert",
+            id="sasl-required-without-sasl",
+        ),
         pytest.param("[web\nport = 1\n", "not valid TOML", id="invalid-toml"),
     ],
 )

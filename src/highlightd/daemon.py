@@ -216,7 +216,7 @@ class Daemon:
             log.warning("web.public_url is not set: Twilio webhooks will be refused (403)")
         group.create_task(outbox.run())
 
-    async def _local_state(self) -> dict[str, bool]:
+    async def _local_state(self) -> dict[str, str]:
         return await self.irc.state() if self.irc is not None else {}
 
     def _announce(self, redis_url: str) -> None:

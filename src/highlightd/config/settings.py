@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FilePath,
     HttpUrl,
     SecretStr,
     model_validator,
@@ -149,16 +151,41 @@ class NetworkPolicy(_Section):
     max_segments: int | None = Field(default=None, ge=1, le=10)
 
 
+def _check_pem(ca_file: Path | None, cert: Path | None, key: Path | None) -> None:
+    """The TLS files load now, not at the first connection."""
+    context = ssl.create_default_context()
+    try:
+        if ca_file is not None:
+            context.load_verify_locations(cafile=str(ca_file))
+    except ssl.SSLError as exc:
+        raise ValueError(f"tls_ca_file {ca_file}: not a PEM CA certificate ({exc})") from None
+    try:
+        if cert is not None:
+            context.load_cert_chain(str(cert), str(key) if key is not None else None)
+    except ssl.SSLError as exc:
+        raise ValueError(
+            f"tls_client_cert {cert}: no certificate and matching key in PEM ({exc})"
+        ) from None
+
+
 class NetworkSettings(_Section):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
     host: str
     port: int = Field(default=6697, gt=0, le=65535)
     tls: bool = True
     tls_verify: bool = True
+    # PEM file of the CA(s) that signed the server's certificate, instead of the system's.
+    tls_ca_file: FilePath | None = None
+    # A client certificate (CertFP): sent on TLS connections; SASL EXTERNAL when no password.
+    tls_client_cert: FilePath | None = None
+    tls_client_key: FilePath | None = None
     nick: Nick
     channels: list[Channel] = []
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    # Never run without the account: no SASL login, no connection. Default: true when SASL
+    # (a password, or a client certificate without one) is configured.
+    sasl_required: bool | None = None
     # Outgoing flood control: a token bucket of send_burst lines refilled at send_rate per second.
     send_burst: int = Field(default=5, ge=1)
     send_rate: float = Field(default=1.0, gt=0)
@@ -172,7 +199,28 @@ class NetworkSettings(_Section):
     def _sasl_pair(self) -> NetworkSettings:
         if (self.sasl_username is None) != (self.sasl_password is None):
             raise ValueError("sasl_username and sasl_password go together")
+        if self.tls_client_key is not None and self.tls_client_cert is None:
+            raise ValueError("tls_client_key needs tls_client_cert")
+        if self.tls_client_cert is not None and not self.tls:
+            raise ValueError("tls_client_cert needs tls = true")
+        if self.sasl_required and self.sasl_mechanism is None:
+            raise ValueError("sasl_required needs sasl_username/sasl_password or tls_client_cert")
+        _check_pem(self.tls_ca_file, self.tls_client_cert, self.tls_client_key)
         return self
+
+    @property
+    def sasl_mechanism(self) -> Literal["PLAIN", "EXTERNAL"] | None:
+        """PLAIN with a password; EXTERNAL (the client certificate) without one."""
+        if self.sasl_password is not None:
+            return "PLAIN"
+        return "EXTERNAL" if self.tls_client_cert is not None else None
+
+    @property
+    def needs_account(self) -> bool:
+        """Whether a connection without a SASL login must be dropped."""
+        if self.sasl_required is None:
+            return self.sasl_mechanism is not None
+        return self.sasl_required
 
 
 class Settings(BaseSettings):

@@ -138,12 +138,14 @@ class Bus:
         await self.client.ping()
 
     @keeps_cancellation
-    async def set_health(self, network: str, connected: bool, ttl: int) -> None:
-        await self.client.set(HEALTH_PREFIX + network, "up" if connected else "down", ex=ttl)
+    async def set_health(self, network: str, state: str, ttl: int) -> None:
+        """state: "connected", or why not (irc.network.Network.state)."""
+        await self.client.set(HEALTH_PREFIX + network, state, ex=ttl)
 
     @keeps_cancellation
-    async def health(self, networks: list[str]) -> dict[str, bool]:
+    async def health(self, networks: list[str]) -> dict[str, str]:
+        """Each network's last published state; "disconnected" when none is fresh."""
         if not networks:
             return {}
         values = await self.client.mget([HEALTH_PREFIX + n for n in networks])
-        return {n: v == "up" for n, v in zip(networks, values, strict=True)}
+        return {n: str(v or "disconnected") for n, v in zip(networks, values, strict=True)}

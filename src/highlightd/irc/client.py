@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import pydle
 from pydle.features.ircv3.tags import TaggedMessage
 
 from highlightd import __version__
@@ -19,6 +18,7 @@ from highlightd.config import NetworkSettings
 from highlightd.core.events import NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
 from highlightd.irc.linkowner import LinkOwner, WireOrder
+from highlightd.irc.login import LoginClient
 from highlightd.irc.settling import Settling
 
 log = logging.getLogger("highlightd.irc.network")
@@ -29,7 +29,7 @@ JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"
 READ_SIZE = 65536
 
 
-class PydleClient(pydle.Client):  # type: ignore[misc]
+class PydleClient(LoginClient):
     """pydle's client with the fixes our supervisor relies on."""
 
     RECONNECT_ON_ERROR = False
@@ -51,7 +51,6 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         self.registered_event = asyncio.Event()
         self.closed_event = asyncio.Event()
         self._settling = Settling(self._channels, owner.fold)
-        self.fatal: str | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -61,13 +60,9 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             "fallback_nicknames": [s.nick + "_", s.nick + "__"],
             "username": "highlightd",
             "realname": "highlightd (SMS highlights)",
+            "login": s,
+            **cls.login_kwargs(s),
         }
-        if s.sasl_username and s.sasl_password:
-            kwargs.update(
-                sasl_username=s.sasl_username,
-                sasl_password=s.sasl_password.get_secret_value(),
-                sasl_mechanism="PLAIN",
-            )
         return cls(owner, channels=s.channels, ping_interval=s.ping_interval, **kwargs)
 
     @property

@@ -30,7 +30,10 @@ QUIT_MESSAGE = "highlightd shutting down"
 class Network:
     """One IRC network: connection supervisor, outgoing queue, and what it knows."""
 
-    def __init__(self, settings: NetworkSettings, on_event: Callable[[IrcEvent], None]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, on_event: Callable[[IrcEvent], None], index: int = 0
+    ) -> None:
+        """index: the network's place in the config's [[networks]], for error messages."""
         self.settings = settings
         self.name = settings.name
         self.casemapping = "rfc1459"
@@ -43,13 +46,18 @@ class Network:
         self.state_changed = asyncio.Event()
         self._last_spoke: dict[str, float] = {}
         self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
-        self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready)
+        self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready, index)
 
     # What the rest of the daemon asks
 
     @property
     def connected(self) -> bool:
         return self._ready.is_set()
+
+    @property
+    def state(self) -> str:
+        """For /healthz: connected, disconnected, sasl_failed or nick_refused."""
+        return "connected" if self.connected else (self._link.problem or "disconnected")
 
     @property
     def own_nick(self) -> str:

@@ -64,8 +64,8 @@ class IrcSide:
         self._commands = SelfService(
             store, self._directory, gateway, self.networks, settings, clock
         )
-        for network_settings in settings.networks:
-            self.networks[network_settings.name] = Network(network_settings, self._dispatch)
+        for index, network_settings in enumerate(settings.networks):
+            self.networks[network_settings.name] = Network(network_settings, self._dispatch, index)
         self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce, settings.relay)
 
     def _dispatch(self, event: IrcEvent) -> None:
@@ -98,9 +98,9 @@ class IrcSide:
             if (network := self.networks.get(network_settings.name)) is not None:
                 network.settings = network_settings
 
-    async def state(self) -> dict[str, bool]:
-        """Each network's state as this process sees it."""
-        return {name: network.connected for name, network in self.networks.items()}
+    async def state(self) -> dict[str, str]:
+        """Each network's state as this process sees it (Network.state)."""
+        return {name: network.state for name, network in self.networks.items()}
 
     async def quit(self) -> None:
         await asyncio.gather(*(n.quit() for n in self.networks.values()), return_exceptions=True)
@@ -113,9 +113,9 @@ class IrcSide:
                 for network in self.networks.values():
                     # Cleared before reading: a change during the await below is kept.
                     network.state_changed.clear()
-                    connected = network.connected
-                    await self._bus.set_health(network.name, connected, HEALTH_TTL)
-                    self._metrics.connected.labels(network.name).set(int(connected))
+                    state = network.state
+                    await self._bus.set_health(network.name, state, HEALTH_TTL)
+                    self._metrics.connected.labels(network.name).set(int(state == "connected"))
                 backoff.succeeded()
             except REDIS_DOWN as exc:
                 await backoff.wait(exc)

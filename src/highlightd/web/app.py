@@ -38,7 +38,7 @@ class WebDeps:
     metrics: Metrics
     network_names: list[str]
     # Each network's state: from this process when it runs IRC, else from the bus.
-    network_state: Callable[[], Awaitable[dict[str, bool]]]
+    network_state: Callable[[], Awaitable[dict[str, str]]]
     public_url: str | None
     auth_token: str | None
     max_body: int
@@ -262,14 +262,13 @@ async def healthz(request: web.Request) -> web.Response:
         networks = await deps.network_state()
     except REDIS_DOWN:
         networks = {}
-    ok = redis_up and bool(networks) == bool(deps.network_names) and all(networks.values())
+    states = {name: networks.get(name, "disconnected") for name in deps.network_names}
+    connected = all(state == "connected" for state in states.values())
+    ok = redis_up and bool(networks) == bool(deps.network_names) and connected
     body = {
         "status": "ok" if ok else "degraded",
         "redis": "up" if redis_up else "down",
-        "networks": {
-            name: "connected" if networks.get(name) else "disconnected"
-            for name in deps.network_names
-        },
+        "networks": states,
     }
     return web.json_response(body, status=200 if ok else 503)
 
