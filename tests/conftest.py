@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from certs import Cert
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from highlightd.infra.logs import LIBRARIES
 from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from services import Account, ServicesClients, ServicesNetwork, unavailable_reason
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +95,41 @@ def scene(
 ) -> SceneFactory:
     """`async with scene(users=..., clients=..., policy=...) as s`: highlightd, started."""
     return SceneFactory(tmp_path, irc_server, redis_server, fake_twilio, irc_client_factory)
+
+
+@pytest.fixture(scope="session")
+def services_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicesNetwork]:
+    """InspIRCd + Atheme (NickServ, SASL, TLS with a private CA), once per test session."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    network = ServicesNetwork(tmp_path_factory.mktemp("services"))
+    network.start()
+    try:
+        yield network
+    finally:
+        network.stop()
+
+
+@pytest.fixture
+async def services_client(services_network: ServicesNetwork) -> AsyncIterator[ServicesClients]:
+    """`await services_client(nick, tls=..., account=..., cert=...)`: see tests/services.py."""
+    clients: list[IrcTestClient] = []
+
+    async def connect(
+        nick: str,
+        *,
+        tls: bool = False,
+        account: Account | None = None,
+        cert: Cert | None = None,
+        port: int | None = None,
+    ) -> IrcTestClient:
+        client = await services_network.connect(
+            nick, tls=tls, account=account, cert=cert, port=port
+        )
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        await client.close()
