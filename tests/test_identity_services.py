@@ -5,6 +5,7 @@ extended-join, WHOX), and away-notify spares the WHO for /away."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,19 @@ async def test_away_notify_texts_an_away_user_without_a_who(
         await settled(s.hl, s.twilio, active=1, send=1)
         # One WHOX for the channel at JOIN; no WHO about anyone.
         assert s.sent_lines("WHO") == [f"WHO {s.channel} %tcuhnfa,71"]
+
+
+async def test_the_registrations_account_moves_and_ends_it_without_the_old_phone(
+    services_scene: ServicesScene, cast_: Cast
+) -> None:
+    async with services_scene(cast_.users()) as s:
+        alice = await s.client(cast_.alice, cast_.alice_account)
+        answer = await s.ask(alice, f"REGISTER {MALLORY_PHONE}")  # her new phone
+        assert answer.startswith("I texted a code to +1•••••0666")
+        [sms] = await s.twilio.wait_for_messages(1)
+        assert sms.to == MALLORY_PHONE  # the new phone proves itself; her account consents
+        code = re.search(r"\b(\d{6})\b", sms.body)
+        assert code is not None
+        assert (await s.ask(alice, f"VERIFY {code[1]}")).startswith("done:")
+        assert await s.ask(alice, "UNREGISTER") == f"{cast_.alice} is unregistered; no more SMS"
+        assert len(s.twilio.messages) == 1

@@ -41,8 +41,8 @@ REGISTRY.topic("START", "by SMS only: after STOP, text START and SMS come again"
 @command("REGISTER <phone>", anyone=True)
 @dataclass(frozen=True, slots=True)
 class Register:
-    """text a 6-digit code to that number (costs one SMS); answer VERIFY <code>.
-    Write the number as +<country code><number>"""
+    """text a 6-digit code to that number (one SMS; a nick registered to another
+    phone gets it on THAT phone); answer VERIFY <code>. Write +<country code><number>"""
 
     phone: str  # E.164
 
