@@ -45,6 +45,7 @@ GOOD: list[tuple[str, Command]] = [
     # no arguments
     ("UNREGISTER", Unregister()),
     ("unregister  ", Unregister()),
+    ("UNREGISTER 123 456", Unregister("123456")),
     ("STATUS", Status()),
     ("status", Status()),
     ("RESUME", Resume()),
@@ -130,8 +131,9 @@ BAD: list[tuple[str, str]] = [
     ("VERIFY 123-456", "usage: VERIFY <6-digit code>"),
     # Arabic-Indic digits are digits to str.isdigit, not to a code
     ("VERIFY \u0661\u0662\u0663\u0664\u0665\u0666", "usage: VERIFY <6-digit code>"),
+    # UNREGISTER takes a code (from the registered phone) or nothing
+    ("UNREGISTER now", "usage: UNREGISTER [code]"),
     # no arguments allowed
-    ("UNREGISTER now", "UNREGISTER takes nothing after it"),
     ("STATUS please", "STATUS takes nothing after it"),
     ("RESUME 2h", "RESUME takes nothing after it"),
     # KEYWORDS

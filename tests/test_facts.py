@@ -79,3 +79,47 @@ def test_spend_counts_what_is_in_flight() -> None:
     flying = InFlight(last_at=NOW - 1, user_segments=1, all_segments=3)
     assert spend_with(known, flying) == Spend(NOW - 1, 3, 10)
     assert spend_with(Spend(), flying).last_sms_at == NOW - 1
+
+
+ALICE_BOUND = User(1, "libera", "alice", "+15551230001", 0.0, account="alice")
+MALLORY = User(3, "libera", "mallory", "+15551230003", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("sender", "account", "seen", "own", "in_channel", "last_spoke", "away"),
+    [
+        # The network reports accounts: the account decides, not the nick.
+        ("alice", "alice", Seen(30.0, True, "alice", "alice"), True, True, NOW - 30.0, True),
+        ("alice", "mallory", Seen(30.0, False, "mallory", "mallory"), False, False, None, None),
+        ("alice", "", Seen(30.0, None, "", ""), False, False, None, None),
+        # alice holds her nick now, but the line heard under it was mallory's.
+        ("bob", None, Seen(30.0, None, "alice", "mallory"), False, True, None, None),
+    ],
+)
+def test_presence_counts_only_for_the_registrations_account(
+    sender: str,
+    account: str | None,
+    seen: Seen,
+    own: bool,
+    in_channel: bool,
+    last_spoke: float | None,
+    away: bool | None,
+) -> None:
+    net = UserIndex.build([ALICE_BOUND], []).network("libera", "ascii")
+    message = IrcMessage("libera", "#chan", sender, "alice: hi", NOW, False, account)
+    heard = hear(message, net, {"alice", "bob"}, RULES)
+    assert heard is not None
+    facts = facts_for(heard, ALICE_BOUND, net, Context(now=NOW, bot_nick="hlbot", seen=seen))
+    assert facts.line.sender_is_user is own
+    assert (facts.presence.in_channel, facts.presence.last_spoke) == (in_channel, last_spoke)
+    assert facts.presence.away is away
+
+
+def test_a_nick_taken_from_another_registration_is_not_present() -> None:
+    net = UserIndex.build([ALICE, MALLORY], []).network("libera", "ascii")
+    net.renamed("mallory", "alice")  # no accounts: the rename tells who holds alice
+    heard = hear(said("alice: hi", "alice"), net, {"alice"}, RULES)
+    assert heard is not None
+    facts = facts_for(heard, ALICE, net, Context(now=NOW, bot_nick="hlbot", seen=Seen(5.0)))
+    assert not facts.line.sender_is_user
+    assert (facts.presence.in_channel, facts.presence.last_spoke) == (False, None)

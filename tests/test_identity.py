@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from highlightd.core.identity import account_to_bind, refusal
+from highlightd.core.identity import (
+    account_to_bind,
+    consent_by_account,
+    is_registration,
+    may_follow,
+    refusal,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +57,56 @@ def test_refusal(
 @pytest.mark.parametrize(("current", "bound"), [(None, None), ("", None), ("alice", "alice")])
 def test_account_to_bind(current: str | None, bound: str | None) -> None:
     assert account_to_bind(current) == bound
+
+
+@pytest.mark.parametrize(
+    ("bound_to", "account", "by_nick", "expected"),
+    [
+        # No accounts reported, or an unbound registration: the nick rules decide.
+        (None, None, True, True),
+        (None, None, False, False),
+        (None, "mallory", True, True),
+        ("alice", None, True, True),
+        # Bound, and the network says: the account decides, whatever the nick.
+        ("alice", "alice", False, True),
+        ("alice", "ALICE", True, True),
+        ("alice", "mallory", True, False),
+        ("alice", "", True, False),
+    ],
+)
+def test_is_registration(
+    bound_to: str | None, account: str | None, by_nick: bool, expected: bool
+) -> None:
+    assert is_registration(bound_to, account, by_nick=by_nick) is expected
+
+
+@pytest.mark.parametrize(
+    ("bound_to", "account", "was", "taken", "expected"),
+    [
+        (None, None, True, False, True),
+        (None, None, False, False, False),  # was not the registration under the old nick
+        (None, None, True, True, False),  # into another user's registered nick or alias
+        ("alice", "alice", True, False, True),
+        ("alice", "mallory", True, False, False),  # case 2: mallory renames out of alice
+        ("alice", "", True, False, False),
+    ],
+)
+def test_may_follow(
+    bound_to: str | None, account: str | None, was: bool, taken: bool, expected: bool
+) -> None:
+    got = may_follow(bound_to, account, was_registration=was, new_taken=taken)
+    assert got is expected
+
+
+@pytest.mark.parametrize(
+    ("bound_to", "current", "expected"),
+    [
+        (None, "alice", False),
+        ("alice", None, False),
+        ("alice", "mallory", False),
+        ("alice", "", False),
+        ("alice", "Alice", True),
+    ],
+)
+def test_consent_by_account(bound_to: str | None, current: str | None, expected: bool) -> None:
+    assert consent_by_account(bound_to, current, str.lower) is expected

@@ -99,3 +99,50 @@ def test_rebuild_keeps_casemapping_and_follows_of_users_still_registered() -> No
     assert index.casemapping == "ascii"
     assert index.follows() == {"alice_lunch": ALICE.id}
     assert [u.nick for u in index.match("alice_lunch bob_away")] == ["alice"]
+
+
+MALLORY = User(4, "libera", "mallory", "+15551230004", 0.0)
+ALICE_BOUND = User(1, "libera", "alice", "+15551230001", 0.0, account="alice")
+MALLORY_BOUND = User(4, "libera", "mallory", "+15551230004", 0.0, account="mallory")
+
+
+def network_of(*users: User) -> NetworkIndex:
+    return UserIndex.build(users, []).network("libera", "rfc1459")
+
+
+def test_a_rename_into_anothers_registered_nick_ends_the_follow() -> None:
+    index = network_of(ALICE, MALLORY)
+    index.renamed("mallory", "alice")
+    assert index.owner("alice") is None and index.held_by_other("alice")
+    assert not index.is_user(ALICE, "alice", None)
+    assert not index.is_user(MALLORY, "alice", None)
+    assert index.match("alice: the door code") == [ALICE]
+    index.renamed("alice", "mal_decoy")
+    assert index.match("mal_decoy: psst") == []
+    assert index.owner("alice") == ALICE.id  # whoever comes next is trusted by nick again
+
+
+def test_the_holder_of_a_nick_taken_from_a_registration_is_forgotten_when_it_quits() -> None:
+    index = network_of(ALICE, MALLORY)
+    index.renamed("mallory", "alice")
+    index.left("alice")
+    assert index.is_user(ALICE, "alice", None)
+
+
+def test_a_rename_under_another_account_is_not_followed() -> None:
+    index = network_of(ALICE_BOUND, MALLORY_BOUND)
+    # mallory, logged in as mallory, holds nick alice (no rename seen) and leaves it.
+    index.renamed("alice", "mal_decoy", "mallory")
+    assert index.match("mal_decoy: psst") == []
+    index.renamed("alice", "alice_lunch", "alice")
+    assert index.match("alice_lunch: lunch?") == [ALICE_BOUND]
+    assert index.is_user(ALICE_BOUND, "alice_lunch", "alice")
+    assert not index.is_user(ALICE_BOUND, "alice", "mallory")  # presence: the account decides
+
+
+def test_carry_over_keeps_who_holds_a_taken_nick() -> None:
+    old = UserIndex.build([ALICE, MALLORY], [])
+    old.network("libera", "rfc1459").renamed("mallory", "alice")
+    fresh = UserIndex.build([ALICE, MALLORY], [])
+    fresh.carry_over(old)
+    assert fresh.network("libera", "rfc1459").held_by_other("alice")

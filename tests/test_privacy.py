@@ -79,7 +79,10 @@ async def test_unregister_leaves_no_row_holding_the_phone(
         held = tables_holding(settings.storage.path, DIGITS)
         assert {"users", "sent_sms", "received_sms", "codes_sent"} <= held
 
-        assert await ask(alice, "UNREGISTER") == "alice is unregistered; no more SMS"
+        # No services account here: the registered phone consents with a code.
+        assert "the registered phone" in await ask(alice, "UNREGISTER")
+        code = code_in((await fake_twilio.wait_for_messages(3))[-1].body)
+        assert await ask(alice, f"UNREGISTER {code}") == "alice is unregistered; no more SMS"
         assert tables_holding(settings.storage.path, DIGITS) == set()
         assert tables_holding(settings.storage.path, "on my way") == set()
         assert tables_holding(settings.storage.path, "deploy") == set()

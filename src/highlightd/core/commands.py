@@ -246,6 +246,12 @@ def parse_phone(text: str, region: str | None) -> str:
         raise CommandError(str(exc)) from None
 
 
+def meant_pause(words: Sequence[str]) -> bool:
+    """Whether an SMS starting with PAUSE is the command: "PAUSE soon" is; "pause the
+    build, it's broken" is an answer to relay."""
+    return len(words) <= 1 or words[0][:1].isdigit()
+
+
 def parse_code(args: Args) -> str:
     """A six-digit code, spaces inside dropped ("123 456" as it was read out)."""
     code = "".join(args.words)

@@ -28,6 +28,7 @@ class NickChange:
     network: str
     old: str
     new: str
+    account: str | None = None  # the client's account, as for IrcMessage.account
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,10 @@ class Seen:
 
     spoke_ago: float | None = None  # seconds since they last spoke where we could hear
     away: bool | None = None  # None: not asked, or the server did not say
+    # What the network says of the accounts (see IrcMessage.account): of the client
+    # holding that nick now, and of the one that spoke under it last.
+    account: str | None = None
+    spoke_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,16 +136,20 @@ def facts_for(heard: Heard, user: User, index: NetworkIndex, ctx: Context) -> Fa
         now=ctx.now,
         channel=fold(message.channel),
         sender=sender,
-        # A renamed user is followed: alice talking as alice_lunch is alice talking.
-        sender_is_user=index.owner(message.sender) == user.id or sender == fold(user.nick),
+        # A renamed user is followed: alice talking as alice_lunch is alice talking;
+        # mallory talking as alice, under another account, is not (core.identity).
+        sender_is_user=index.is_user(user, message.sender, message.account),
         sender_is_bot=sender == fold(ctx.bot_nick),
         nicks_named=heard.named,
         segments=segments(heard.body),
     )
-    spoke = ctx.seen.spoke_ago
+    # Presence counts only for the client that is the registration (core.identity).
+    seen, nick = ctx.seen, index.current_nick(user)
+    here = index.is_user(user, nick, seen.account)
+    spoke = seen.spoke_ago if here and index.is_user(user, nick, seen.spoke_account) else None
     presence = Presence(
-        in_channel=fold(index.current_nick(user)) in heard.present,
+        in_channel=here and fold(nick) in heard.present,
         last_spoke=None if spoke is None else ctx.now - spoke,
-        away=ctx.seen.away,
+        away=seen.away if here else None,
     )
     return Facts(line, person_of(user, ctx.muted), presence, spend_with(ctx.known, ctx.in_flight))

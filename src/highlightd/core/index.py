@@ -1,9 +1,10 @@
 """Registered users as lines are matched against them, one index per network. Pure.
 
 A user is highlighted by their registered nick, by the nick they go by now (NICK
-changes are followed while they are online), and by their keywords unless the
-line holds one of their exception words. The daemon keeps an index in step with
-the store; `highlightd explain` builds the same one from the store, offline.
+changes are followed while they are online, as core.identity allows), and by
+their keywords unless the line holds one of their exception words. The daemon
+keeps an index in step with the store; `highlightd explain` builds the same
+one from the store, offline.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from highlightd.core.identity import is_registration, may_follow
 from highlightd.core.ircnames import nick_key
 from highlightd.core.matcher import Matcher, fold_words, irc_lower
 from highlightd.core.records import Keyword, User
@@ -43,6 +45,9 @@ class NetworkIndex:
         self._followed: Matcher[int] = Matcher(casemapping)
         # The nicks users go by now: folded -> (as written, user id).
         self._following: dict[str, tuple[str, int]] = {}
+        # Registered nicks (folded) held by a client known not to be their registration:
+        # it renamed into them from another registration's nick.
+        self._strangers: set[str] = set()
         self._muted: dict[int, frozenset[str]] = {}  # user id -> folded channel names
 
     def fold(self, name: str) -> str:
@@ -56,6 +61,7 @@ class NetworkIndex:
             matcher.set_casemapping(casemapping)
         self.casemapping = casemapping
         self._following = {self.fold(nick): (nick, uid) for nick, uid in self._following.values()}
+        self._strangers = {irc_lower(nick, casemapping) for nick in self._strangers}
 
     def add_user(self, user: User) -> None:
         self._users[user.id] = user
@@ -113,9 +119,25 @@ class NetworkIndex:
         )
 
     def owner(self, nick: str) -> int | None:
-        """The registered user who goes by this nick now, if any."""
+        """The registration whose client holds this nick now, by the nick rules alone: the
+        user followed to it, else the one registered under it unless its holder is known
+        to be someone else."""
         followed = self._following.get(self.fold(nick))
-        return followed[1] if followed is not None else self._by_key.get(nick_key(nick))
+        if followed is not None:
+            return followed[1]
+        if self.fold(nick) in self._strangers:
+            return None
+        return self._by_key.get(nick_key(nick))
+
+    def held_by_other(self, nick: str) -> bool:
+        """Whether this registered nick's holder is known not to be its registration."""
+        return self.fold(nick) in self._strangers
+
+    def is_user(self, user: User, nick: str, account: str | None) -> bool:
+        """Whether the client holding nick (logged in to account, as the network says)
+        is user's registration: core.identity's rule, with this index's follows."""
+        by_nick = self.owner(nick) == user.id
+        return is_registration(user.account, account, by_nick=by_nick, fold=self.fold)
 
     def current_nick(self, user: User) -> str:
         """The nick a user goes by now: the followed one while renamed, else their own."""
@@ -126,24 +148,44 @@ class NetworkIndex:
 
     # Following NICK changes
 
-    def renamed(self, old: str, new: str) -> None:
-        """old is now new: a registered user keeps being matched under the new nick."""
+    def renamed(self, old: str, new: str, account: str | None = None) -> None:
+        """old is now new (its client logged in to account, as the network says): its
+        registration is followed to new only as core.identity.may_follow allows."""
         uid = self.owner(old)
-        self._unfollow(old)
-        if uid is None:
-            return
-        user = self._users.get(uid)
-        if user is not None and self.fold(new) == self.fold(user.nick):
+        self.left(old)
+        key = self.fold(new)
+        alias = self._following.get(key)
+        registered = self._by_key.get(nick_key(new))
+        # Nicks are unique: whatever the index held for new is stale now.
+        self.left(new)
+        user = None if uid is None else self._users.get(uid)
+        if user is None:
+            return  # a client we know nothing of: like a fresh connection under new
+        if not is_registration(user.account, account, by_nick=True, fold=self.fold):
+            return  # the nick was not its registration's (another account)
+        if registered == uid:
             return  # back to the registered nick: nothing to follow
-        self._follow(new, uid)
+        if registered is not None:
+            self._strangers.add(key)  # another registration's client holds it now
+            return
+        taken = alias is not None and alias[1] != uid
+        if may_follow(
+            user.account, account, was_registration=True, new_taken=taken, fold=self.fold
+        ):
+            self._follow(new, user.id)
 
     def left(self, nick: str) -> None:
-        """The nick quit: offline, a user is matched by the registered nick only."""
+        """The nick quit or changed: offline, a user is matched by the registered nick only."""
         self._unfollow(nick)
+        self._strangers.discard(self.fold(nick))
 
     def follows(self) -> dict[str, int]:
         """The nicks followed now, as written, and whose they are."""
         return dict(self._following.values())
+
+    def strangers(self) -> set[str]:
+        """The registered nicks (folded) held by someone other than their registration."""
+        return set(self._strangers)
 
     def _follow(self, nick: str, uid: int) -> None:
         self._following[self.fold(nick)] = (nick, uid)
@@ -184,8 +226,9 @@ class UserIndex:
         return index
 
     def carry_over(self, previous: UserIndex) -> None:
-        """Take from the index this one replaces each network's casemapping and who is
-        followed (those still registered): a reload must not forget a NICK change."""
+        """Take from the index this one replaces each network's casemapping, who is
+        followed (those still registered) and which nicks strangers hold: a reload must
+        not forget a NICK change."""
         for name, net in self._nets.items():
             old = previous._nets.get(name)
             if old is None:
@@ -194,6 +237,7 @@ class UserIndex:
             for nick, uid in old.follows().items():
                 if net.user(uid) is not None:
                     net._follow(nick, uid)
+            net._strangers = old.strangers()
 
     def __len__(self) -> int:
         return len(self._users)

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydle.features.ircv3.tags import TaggedMessage
+from pydle.features.whox import WHOXSupport
 
 from highlightd import __version__
 from highlightd.config import NetworkSettings
 from highlightd.core.events import NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
-from highlightd.irc.linkowner import LinkOwner, WireOrder
+from highlightd.irc.linkowner import WHOX_FIELDS, WHOX_TOKEN, LinkOwner, WireOrder
 from highlightd.irc.login import LoginClient
 from highlightd.irc.settling import Settling
 
@@ -86,6 +87,11 @@ class PydleClient(LoginClient):
 
     async def write(self, command: str, *params: str) -> None:
         await self.rawmsg(command, *params)
+
+    @property
+    def tells_away(self) -> bool:
+        """Whether the server tells every /away change (away-notify)."""
+        return bool(getattr(self, "_capabilities", {}).get("away-notify"))
 
     def account_of(self, nick: str) -> str | None:
         """What pydle learnt of nick's services account (see IrcMessage.account)."""
@@ -202,7 +208,25 @@ class PydleClient(LoginClient):
 
     async def on_raw_join(self, message: Any) -> None:
         with self._settling.handling():
-            await super().on_raw_join(message)
+            # pydle's WHOXSupport writes its own WHO past our send queue and without
+            # the away flag: skip it, and ask ours through the queue.
+            await super(WHOXSupport, self).on_raw_join(message)
+        nick, _meta = self._parse_user(message.source)
+        if message.params and self._wire.is_us(nick) and self._isupport.get("WHOX"):
+            for channel in str(message.params[0]).split(","):
+                self._network.whox(channel, f"{WHOX_FIELDS},{WHOX_TOKEN}")
+
+    async def on_raw_354(self, message: Any) -> None:
+        params = [str(p) for p in message.params]
+        if len(params) < 8 or params[1] != WHOX_TOKEN:
+            await super().on_raw_354(message)
+            return
+        nick, account = params[5], params[7]
+        if nick in self.users:
+            known = account != "0"  # WHOX's "no account"
+            await self._sync_user(
+                nick, {"account": account if known else None, "identified": known}
+            )
 
     async def on_raw_353(self, message: Any) -> None:
         with self._settling.handling():
@@ -231,7 +255,8 @@ class PydleClient(LoginClient):
         # Our own renames were followed by WireOrder, in wire order; others go to the daemon.
         nick, _meta = self._parse_user(message.source)
         if message.params and self.own_nick and not getattr(message, "renamed_us", False):
-            self._network.emit(NickChange(self._network.name, nick, message.params[0]))
+            account = self.account_of(nick)  # before pydle's rename forgets it
+            self._network.emit(NickChange(self._network.name, nick, message.params[0], account))
         await super().on_raw_nick(message)
 
     async def on_raw_privmsg(self, message: Any) -> None:
@@ -242,6 +267,8 @@ class PydleClient(LoginClient):
             target, text = message.params[0], message.params[1]
             tags = getattr(message, "tags", None) or {}
             account = tags.get("account") if isinstance(tags, dict) else None
+            if account is None and self._capabilities.get("account-tag"):
+                account = ""  # account-tag on: a line without the tag is from the logged out
             self._network.received(nick, target, text, account, _meta.get("hostname"))
         await super().on_raw_privmsg(message)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from highlightd.core.events import NickChange, Quit
 from highlightd.core.index import NetworkIndex, UserIndex
 from highlightd.core.records import User
 from highlightd.infra.guard import guard
@@ -37,7 +38,7 @@ class Directory:
         return self.network(network, casemapping).match_ids(text)
 
     def owner(self, network: str, casemapping: str, nick: str) -> int | None:
-        """The registered user who goes by this nick now, if any."""
+        """The registered user whose client holds this nick now by the nick rules, if any."""
         return self.network(network, casemapping).owner(nick)
 
     def current_nick(self, user: User, casemapping: str) -> str:
@@ -46,12 +47,14 @@ class Directory:
 
     # Following NICK changes
 
-    def renamed(self, network: str, casemapping: str, old: str, new: str) -> None:
-        self.network(network, casemapping).renamed(old, new)
-
-    def left(self, network: str, casemapping: str, nick: str) -> None:
-        """The nick quit: offline, a user is matched by the registered nick only."""
-        self.network(network, casemapping).left(nick)
+    def moved(self, event: NickChange | Quit, casemapping: str) -> None:
+        """A NICK (followed as core.identity allows) or a QUIT (offline, a user is
+        matched by the registered nick only), applied in wire order."""
+        index = self.network(event.network, casemapping)
+        if isinstance(event, NickChange):
+            index.renamed(event.old, event.new, event.account)
+        else:
+            index.left(event.nick)
 
     # Keeping in step with the store
 

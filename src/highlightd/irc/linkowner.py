@@ -10,6 +10,11 @@ from typing import Any, Protocol
 
 from highlightd.core.events import IrcEvent
 
+# The token of our WHOX question at JOIN (irc.client), and the fields it asks for:
+# the reply's params are [us, token, channel, user, host, nick, flags, account].
+WHOX_TOKEN = "71"
+WHOX_FIELDS = "%tcuhnfa"
+
 
 class LinkOwner(Protocol):
     """What a client reports to the connection that owns it (irc.network.Network)."""
@@ -30,6 +35,10 @@ class LinkOwner(Protocol):
     def emit(self, event: IrcEvent) -> None: ...
 
     def who_reply(self, nick: str, flags: str) -> None: ...
+
+    def away_changed(self, nick: str, away: bool) -> None: ...
+
+    def whox(self, channel: str, query: str) -> None: ...
 
     def who_end(self, mask: str) -> None: ...
 
@@ -72,6 +81,13 @@ class WireOrder:
         elif command == "JOIN" and own and params:
             for channel in params[0].split(","):
                 owner.entered(channel)
+        elif command == "JOIN" and nick:
+            # With away-notify the server follows the JOIN of an away user with AWAY.
+            owner.away_changed(nick, False)
+        elif command == "AWAY" and nick and not own:
+            owner.away_changed(nick, bool(params and params[0]))
+        elif command == "354" and len(params) >= 8 and params[1] == WHOX_TOKEN:
+            owner.away_changed(params[5], params[6].startswith("G"))
         elif command == "PART" and own and params:
             for channel in params[0].split(","):
                 owner.left(channel, None, params[1] if len(params) > 1 else "")

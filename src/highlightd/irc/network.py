@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 
 from highlightd.config import NetworkSettings
-from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
+from highlightd.core.facts import Seen
 from highlightd.core.ircnames import DEFAULT_CHANTYPES, is_channel
 from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
@@ -21,6 +22,7 @@ from highlightd.core.wire import clean, split_utf8
 from highlightd.irc.channels import Channels
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.sendqueue import SendQueue
+from highlightd.irc.sightings import Sightings
 from highlightd.irc.supervisor import Supervisor
 from highlightd.irc.who import WhoAsker
 
@@ -44,7 +46,7 @@ class Network:
         self._queue = SendQueue(self.name, bucket, self.fold)
         self._channels = Channels(self.name, settings.channels, self.fold)
         self.state_changed = asyncio.Event()
-        self._last_spoke: dict[str, float] = {}
+        self._sightings = Sightings(self.fold)
         self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
         self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready, index)
 
@@ -130,17 +132,40 @@ class Network:
         """Whether we are in channel now (the server said so), for routing."""
         return self.connected and self._channels.joined(channel)
 
-    def spoke_ago(self, nick: str) -> float | None:
-        """Seconds since nick last said something where we could hear it."""
-        at = self._last_spoke.get(self.fold(nick))
-        return None if at is None else time.monotonic() - at
+    def seen(self, nick: str) -> Seen:
+        """What we saw of whoever holds nick: when it spoke, and the accounts involved."""
+        spoke = self._sightings.last_spoke(nick)
+        return Seen(
+            spoke_ago=None if spoke is None else time.monotonic() - spoke.at,
+            account=self.account_of(nick),
+            spoke_account=None if spoke is None else spoke.account,
+        )
 
     async def away(self, nick: str) -> bool | None:
-        """Whether nick is /away, asked with WHO; None when the server does not say."""
-        return await self._who.away(nick) if self.connected else None
+        """Whether nick is /away; None when the server does not say.
+
+        Where away-notify is on, the server tells every change and WHOX at our JOIN told
+        the state before, so no WHO is sent for a nick whose state is known.
+        """
+        if not self.connected:
+            return None
+        client = self._link.client
+        known = self._sightings.away(nick)
+        if known is not None and client is not None and client.tells_away:
+            return known
+        return await self._who.away(nick)
+
+    def away_changed(self, nick: str, away: bool) -> None:
+        """AWAY (away-notify), a JOIN with away-notify (here unless an AWAY follows), a WHOX."""
+        self._sightings.set_away(nick, away)
 
     def who_reply(self, nick: str, flags: str) -> None:
+        self._sightings.set_away(nick, flags.startswith("G"))
         self._who.reply(nick, flags)
+
+    def whox(self, channel: str, query: str) -> None:
+        """Ask for a channel's members with WHOX, through the send queue (one line)."""
+        self._queue.put("WHO", [(channel, query)])
 
     def who_end(self, mask: str) -> None:
         self._who.end(mask)
@@ -174,7 +199,9 @@ class Network:
         own = client.own_nick if client else ""
         if own and self.fold(sender) == self.fold(own):
             return  # our own line echoed back (echo-message)
-        self._last_spoke[self.fold(sender)] = time.monotonic()
+        if account is None:
+            account = self.account_of(sender)
+        self._sightings.spoke(sender, account)
         action = False
         if text.startswith("\x01"):
             body = text.strip("\x01")
@@ -182,14 +209,16 @@ class Network:
                 return  # other CTCP requests are not conversation
             text, action = body[7:], True
         channel = target if self.is_channel(target) else ""
-        if account is None:
-            account = self.account_of(sender)
         self._on_event(
             IrcMessage(self.name, channel, sender, text, time.time(), action, account, host)
         )
 
     def emit(self, event: IrcEvent) -> None:
         """Hand a NICK or QUIT to the daemon, in wire order with the messages."""
+        if isinstance(event, NickChange):
+            self._sightings.renamed(event.old, event.new)
+        elif isinstance(event, Quit):
+            self._sightings.quit(event.nick)
         self._on_event(event)
 
     def account_of(self, nick: str) -> str | None:
@@ -230,6 +259,8 @@ class Network:
 
     def _set_ready(self, ready: bool) -> None:
         self._ready.set() if ready else self._ready.clear()
+        if not ready:
+            self._sightings.disconnected()
         self.state_changed.set()
 
     async def quit(self, message: str = QUIT_MESSAGE) -> None:

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from highlightd.config import Settings
 from highlightd.core.digest import Held
-from highlightd.core.events import IrcEvent, IrcMessage, NickChange, Quit
-from highlightd.core.facts import Context, Heard, Seen, facts_for, hear, said
+from highlightd.core.events import IrcMessage
+from highlightd.core.facts import Context, Heard, facts_for, hear, said
 from highlightd.core.policy import Decision, Reason, Rules, rules_for
 from highlightd.core.records import Highlight, User
 from highlightd.infra.guard import guard
@@ -51,10 +51,10 @@ class Notifier:
         self._metrics = metrics
         self._settings = settings
         self._clock = clock
-        self._lines: asyncio.Queue[IrcEvent] = asyncio.Queue()
+        self._lines: asyncio.Queue[IrcMessage] = asyncio.Queue()
 
-    def submit(self, event: IrcEvent) -> None:
-        """Called by the IRC side for every line, in the order the server sent them."""
+    def submit(self, event: IrcMessage) -> None:
+        """Called by the IRC side for every channel line, in the order the server sent them."""
         self._lines.put_nowait(event)
 
     def use_settings(self, settings: Settings) -> None:
@@ -71,15 +71,7 @@ class Notifier:
             if network is None:
                 continue
             async with guard(log, "%s: line %r", network.name, event):
-                await self._dispatch(event, network)
-
-    async def _dispatch(self, event: IrcEvent, network: Network) -> None:
-        if isinstance(event, NickChange):
-            self._directory.renamed(network.name, network.casemapping, event.old, event.new)
-        elif isinstance(event, Quit):
-            self._directory.left(network.name, network.casemapping, event.nick)
-        else:
-            await self._consider(event, network)
+                await self._consider(event, network)
 
     async def _consider(self, message: IrcMessage, network: Network) -> None:
         # No I/O when nothing changed: this process's writes apply at once, another's
@@ -93,20 +85,21 @@ class Notifier:
         now = self._clock()
         for user in heard.users:
             known, in_flight = await spend_of(self._store, user, now, rules)
+            nick = index.current_nick(user)
             ctx = Context(
                 now=now,
                 bot_nick=network.own_nick,
                 muted=index.muted(user.id),  # loaded with the users
                 known=known,
                 in_flight=in_flight,
-                seen=Seen(network.spoke_ago(index.current_nick(user))),
+                seen=network.seen(nick),
             )
             decision = facts_for(heard, user, index, ctx).decide(rules)
             if decision.reason is Reason.ACTIVE:
-                # Only now is /away worth a WHO: here and talking, unless away.
-                away = await network.away(index.current_nick(user))
+                # Only now is /away worth asking: here and talking, unless away.
+                away = await network.away(nick)
                 if away:
-                    ctx = replace(ctx, seen=Seen(ctx.seen.spoke_ago, away))
+                    ctx = replace(ctx, seen=replace(ctx.seen, away=away))
                     decision = facts_for(heard, user, index, ctx).decide(rules)
             await self._act(decision, user, heard, rules, now)
 

@@ -87,6 +87,7 @@ class SelfService:
 
     async def handle(self, network: Network, message: IrcMessage) -> list[str]:
         """The answer to one private message, as NOTICE lines."""
+        index = self._directory.network(network.name, network.casemapping)
         asker = Asker(
             network=network.name,
             nick=message.sender,
@@ -96,6 +97,7 @@ class SelfService:
             fold=network.fold,
             host=message.host,
             channels=tuple(network.settings.channels),
+            holds_anothers=index.held_by_other(message.sender),
         )
         answer = await answer_irc(
             self._desk,
@@ -111,8 +113,12 @@ class SelfService:
         return answer
 
     async def _user(self, network: Network, nick: str) -> User | None:
-        """The registration nick acts for: followed across NICK changes, else by nick."""
-        uid = self._directory.owner(network.name, network.casemapping, nick)
+        """The registration nick acts for by the nick rules (core.identity): followed
+        across NICK changes, else by nick unless its holder is known to be someone else."""
+        index = self._directory.network(network.name, network.casemapping)
+        uid = index.owner(nick)
         if uid is not None and (user := self._directory.user(uid)) is not None:
             return user
+        if index.held_by_other(nick):
+            return None
         return await self._store.users.get(network.name, nick_key(nick))

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from highlightd.config import Settings
-from highlightd.core.events import IrcEvent, IrcMessage
+from highlightd.core.events import IrcEvent, NickChange, Quit
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
@@ -69,13 +69,19 @@ class IrcSide:
         self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce, settings.relay)
 
     def _dispatch(self, event: IrcEvent) -> None:
+        # Who holds which nick changes here, in wire order: a command or a line after
+        # a NICK is judged by the identity it implies, whichever task takes it first.
+        if isinstance(event, NickChange | Quit):
+            network = self.networks.get(event.network)
+            if network is not None:
+                self._directory.moved(event, network.casemapping)
+            return
         # Private messages are commands; the rest (in wire order) is conversation.
-        if isinstance(event, IrcMessage) and not event.channel:
+        if not event.channel:
             self._commands.submit(event)
         else:
             self._notifier.submit(event)
-            if isinstance(event, IrcMessage):
-                self._commands.heard(event)  # "<bot>: help" said in a channel
+            self._commands.heard(event)  # "<bot>: help" said in a channel
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         await self._directory.refresh()

@@ -8,7 +8,6 @@ errors, the IRC and the SMS dispatch all come from the registry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from highlightd.core.commands import (
@@ -16,6 +15,7 @@ from highlightd.core.commands import (
     NoArguments,
     Registry,
     Where,
+    meant_pause,
     parse_code,
     parse_duration,
     parse_keyword,
@@ -25,6 +25,7 @@ from highlightd.core.commands import (
 from highlightd.core.ircnames import DEFAULT_CHANTYPES, nick_key
 from highlightd.core.policy import QuietHours
 from highlightd.core.status import PAUSED_UNTIL_RESUME, describe, when
+from highlightd.selfservice.consent import unregister
 from highlightd.selfservice.context import Command, Context
 from highlightd.selfservice.registration import check_code, request_code
 
@@ -40,8 +41,8 @@ REGISTRY.topic("START", "by SMS only: after STOP, text START and SMS come again"
 @command("REGISTER <phone>", anyone=True)
 @dataclass(frozen=True, slots=True)
 class Register:
-    """text a 6-digit code to that number (costs one SMS); answer VERIFY <code>.
-    Write the number as +<country code><number>"""
+    """text a 6-digit code to that number (one SMS; a nick registered to another
+    phone gets it on THAT phone); answer VERIFY <code>. Write +<country code><number>"""
 
     phone: str  # E.164
 
@@ -70,14 +71,20 @@ class Verify:
         return await check_code(ctx, self.code)
 
 
-@command("UNREGISTER")
+@command("UNREGISTER [code]")
 @dataclass(frozen=True, slots=True)
-class Unregister(NoArguments):
-    """no more SMS; forget your phone number"""
+class Unregister:
+    """no more SMS; forget your phone number. Unless your services account says so, a
+    code goes to the registered phone first: UNREGISTER <code> then ends it"""
+
+    code: str | None = None
+
+    @classmethod
+    def parse(cls, args: Args) -> Unregister:
+        return cls(parse_code(args) if args.words else None)
 
     async def run(self, ctx: Context) -> list[str]:
-        await ctx.store.privacy.unregister(ctx.user.network, nick_key(ctx.user.nick))
-        return [f"{ctx.user.nick} is unregistered; no more SMS"]
+        return await unregister(ctx, self.code)
 
 
 @command("STATUS", Where.IRC | Where.SMS)
@@ -190,12 +197,7 @@ class Unmute:
         return [f"{self.channel} {'unmuted' if done else 'was not muted'}"]
 
 
-def _meant_pause(words: Sequence[str]) -> bool:
-    # "PAUSE soon" meant the command; "pause the build, it's broken" is an answer to relay.
-    return len(words) <= 1 or words[0][:1].isdigit()
-
-
-@command("PAUSE [duration]", Where.IRC | Where.SMS, by_sms=_meant_pause)
+@command("PAUSE [duration]", Where.IRC | Where.SMS, by_sms=meant_pause)
 @dataclass(frozen=True, slots=True)
 class Pause:
     """no SMS for a while (30m, 2h, 1d; a bare number is minutes: PAUSE 90 is 90m;

@@ -26,6 +26,9 @@ class Asker:
     fold: Callable[[str], str]  # the network's casemapping
     host: str | None = None  # the sender's host as the server shows it, when known
     channels: tuple[str, ...] | None = None  # where the bot is; None: not known
+    # The sender renamed into this registered nick from another registration's: the
+    # nick's registration is not theirs (core.identity).
+    holds_anothers: bool = False
 
     def refused(self, bound_to: str | None, registering: bool = False) -> list[str] | None:
         """The answer when the sender may not act for this registration, else None."""

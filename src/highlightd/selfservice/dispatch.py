@@ -48,6 +48,11 @@ async def answer_irc(
     users: list[User] = []
     if not spec.anyone:
         user = await find_user()
+        if user is None and asker.holds_anothers:
+            return [
+                f"refused: you came to the nick {asker.nick} from another registration's "
+                "nick; its registration is not yours"
+            ]
         if user is None:
             return [f"{asker.nick} is not registered here; REGISTER <phone> first (HELP)"]
         if refused := asker.refused(user.account):

@@ -169,11 +169,13 @@ class Sender:
             expired = self._clock() - sms.decided_at >= self._settings.max_delay
             await self._not_now(sms, state, exc, expired and exc.retryable)
             return
-        self._metrics.sms_sent.labels("failed").inc()
         await self._store.outgoing.fail(sms.id, str(exc))
         if exc.code == OPTED_OUT:
             await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
-        else:
+        # Counted once its consequences are stored: whoever waits on the count (a test,
+        # an alert) sees the opt-out too.
+        self._metrics.sms_sent.labels("failed").inc()
+        if exc.code != OPTED_OUT:
             log.warning(
                 "SMS %d (%s) to %s failed: %s (code %s)",
                 sms.id,

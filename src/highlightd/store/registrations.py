@@ -65,9 +65,12 @@ class Registrations:
         *,
         account: str | None = None,
         host: str | None = None,
+        to_phone: str | None = None,
     ) -> int:
         """Keep a registration waiting for its code, and count the code against its asker
-        (nick, account and host as known); the id names the code for code_sent."""
+        (nick, account and host as known) and the phone it goes to (to_phone: the
+        registered phone asked for its consent; else the pending one); the id names the
+        code for code_sent."""
         await self._db.execute(
             "INSERT OR REPLACE INTO pending (network, nick_key, nick, phone, code_hash, account,"
             " expires, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -85,7 +88,7 @@ class Registrations:
         async with self._db.execute(
             "INSERT INTO codes_sent (network, nick_key, phone, at, account, host)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (pending.network, nick_key, pending.phone, at, account, host),
+            (pending.network, nick_key, to_phone or pending.phone, at, account, host),
         ) as cur:
             return int(cur.lastrowid or 0)
 
