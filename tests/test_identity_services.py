@@ -28,10 +28,10 @@ from highlightd.config import Settings
 from highlightd.core.ircnames import nick_key
 from highlightd.irc.network import Network
 from highlightd.store import Store
-from proxy import TcpProxy
 from scene import settled
 from servers import IrcServer, IrcTestClient, RedisServer
 from services import Account, ServicesClients, ServicesNetwork
+from tls_proxy import TlsRecordingProxy
 from waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
@@ -42,13 +42,14 @@ DECOY_PHONE = "+12015550777"
 
 @dataclass
 class Services:
-    """highlightd on the services network, through a proxy that counts what it sends."""
+    """highlightd on the services network over TLS (our private CA), through a proxy that
+    records what it sends."""
 
     hl: Highlightd
     net: ServicesNetwork
     connect: ServicesClients
     twilio: FakeTwilio
-    proxy: TcpProxy
+    proxy: TlsRecordingProxy
     channel: str
     bot: str
     bob: IrcTestClient
@@ -83,7 +84,7 @@ class Services:
 
     def sent_lines(self, command: str) -> list[str]:
         """The lines the bot sent with this command, as the server received them."""
-        lines = bytes(self.proxy.sent).decode(errors="replace").split("\r\n")
+        lines = [line for connection in self.proxy.connections for line in connection]
         return [line for line in lines if line.upper().startswith(command + " ")]
 
 
@@ -105,7 +106,11 @@ def services_scene(
         network: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Services]:
         """users: nick -> (phone, services account the registration is bound to)."""
-        proxy = TcpProxy(services_network.host, services_network.port)
+        net = services_network
+        assert net.server_cert is not None
+        proxy = TlsRecordingProxy(
+            (net.host, net.tls_port), net.server_cert.cert, net.server_cert.key, net.ca_file
+        )
         await proxy.start()
         channel, bot = "#" + services_network.unique("chan"), services_network.unique("hl")
         # settings_dict reads only .host and .port of the server it is given.
@@ -117,7 +122,13 @@ def services_scene(
             web_port(),
             **(policy or {}),
         )
-        data["networks"][0].update(nick=bot, channels=[channel], **(network or {}))
+        data["networks"][0].update(
+            nick=bot,
+            channels=[channel],
+            tls=True,
+            tls_ca_file=str(net.ca_file),
+            **(network or {}),
+        )
         settings = Settings(**data)
         store = await Store.open(settings.storage.path)
         try:
