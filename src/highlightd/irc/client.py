@@ -11,14 +11,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import pydle
 from pydle.features.ircv3.tags import TaggedMessage
 
-from highlightd import __version__
 from highlightd.config import NetworkSettings
 from highlightd.core.events import NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
 from highlightd.irc.linkowner import LinkOwner, WireOrder
+from highlightd.irc.queuedclient import QueuedClient
 from highlightd.irc.settling import Settling
 
 log = logging.getLogger("highlightd.irc.network")
@@ -29,7 +28,7 @@ JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"
 READ_SIZE = 65536
 
 
-class PydleClient(pydle.Client):  # type: ignore[misc]
+class PydleClient(QueuedClient):
     """pydle's client with the fixes our supervisor relies on."""
 
     RECONNECT_ON_ERROR = False
@@ -42,8 +41,7 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
         ping_interval: float,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self._network = owner
+        super().__init__(owner, **kwargs)
         self._channels = tuple(channels)
         self._ping_interval = ping_interval
         self._wanted_nick = str(kwargs.get("nickname", ""))
@@ -88,9 +86,6 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
 
     def usable(self) -> bool:
         return bool(self.connected and not self.connection.writer.is_closing())
-
-    async def write(self, command: str, *params: str) -> None:
-        await self.rawmsg(command, *params)
 
     def account_of(self, nick: str) -> str | None:
         """What pydle learnt of nick's services account (see IrcMessage.account)."""
@@ -249,10 +244,6 @@ class PydleClient(pydle.Client):  # type: ignore[misc]
             account = tags.get("account") if isinstance(tags, dict) else None
             self._network.received(nick, target, text, account, _meta.get("hostname"))
         await super().on_raw_privmsg(message)
-
-    async def on_ctcp_version(self, by: str, target: str, contents: str) -> None:
-        # pydle answers with its own name and version: say who we are instead.
-        await self.ctcp_reply(by, "VERSION", f"highlightd {__version__}")
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _meta = self._parse_user(message.source)

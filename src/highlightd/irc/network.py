@@ -18,8 +18,11 @@ from highlightd.core.ircnames import DEFAULT_CHANTYPES, is_channel
 from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
+from highlightd.irc.bounded import Recent
 from highlightd.irc.channels import Channels
+from highlightd.irc.ctcp import CtcpDesk
 from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.lanes import Priority, priority_of
 from highlightd.irc.sendqueue import SendQueue
 from highlightd.irc.supervisor import Supervisor
 from highlightd.irc.who import WhoAsker
@@ -41,8 +44,12 @@ class Network:
         self._queue = SendQueue(self.name, bucket, self.fold)
         self._channels = Channels(self.name, settings.channels, self.fold)
         self.state_changed = asyncio.Event()
-        self._last_spoke: dict[str, float] = {}
-        self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
+        # Per-nick memory is bounded (irc/bounded.py): nick churn must not grow it.
+        self._last_spoke = Recent()
+        self._ctcp = CtcpDesk()
+        self._who = WhoAsker(
+            self.fold, lambda nick: self._queue.put("WHO", [(nick,)], Priority.PROTOCOL)
+        )
         self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready)
 
     # What the rest of the daemon asks
@@ -124,8 +131,7 @@ class Network:
 
     def spoke_ago(self, nick: str) -> float | None:
         """Seconds since nick last said something where we could hear it."""
-        at = self._last_spoke.get(self.fold(nick))
-        return None if at is None else time.monotonic() - at
+        return self._last_spoke.ago(self.fold(nick))
 
     async def away(self, nick: str) -> bool | None:
         """Whether nick is /away, asked with WHO; None when the server does not say."""
@@ -137,16 +143,24 @@ class Network:
     def who_end(self, mask: str) -> None:
         self._who.end(mask)
 
-    def send(self, target: str, text: str, command: str = "PRIVMSG") -> asyncio.Future[None]:
+    def send(
+        self,
+        target: str,
+        text: str,
+        command: str = "PRIVMSG",
+        priority: Priority = Priority.ANSWER,
+    ) -> asyncio.Future[None]:
         """Queue text for target; the future resolves once the server confirmed every line.
 
         Text from outside is cleaned of CR, LF and NUL and split to fit a line.
         While disconnected, lines wait in the queue; lines a dropped link did not
         confirm are sent again. A refusal fails the future with DeliveryRefused.
+        SMS answers go first (the default); command answers pass Priority.COMMAND.
         """
         target = clean(target).split(" ")[0]
         if target and not target.startswith(":"):
-            done = self._queue.put(command, [(target, c) for c in split_utf8(clean(text))])
+            lines = [(target, c) for c in split_utf8(clean(text))]
+            done = self._queue.put(command, lines, priority)
         else:
             done = asyncio.get_running_loop().create_future()
             done.set_exception(DeliveryRefused(target, "411", "No recipient given"))
@@ -166,7 +180,7 @@ class Network:
         own = client.own_nick if client else ""
         if own and self.fold(sender) == self.fold(own):
             return  # our own line echoed back (echo-message)
-        self._last_spoke[self.fold(sender)] = time.monotonic()
+        self._last_spoke.seen(self.fold(sender))
         action = False
         if text.startswith("\x01"):
             body = text.strip("\x01")
@@ -188,6 +202,34 @@ class Network:
         """What pydle learnt of nick's services account (see IrcMessage.account)."""
         client = self._link.client
         return client.account_of(nick) if client else None
+
+    def remembered(self) -> dict[str, int]:
+        """How many nicks each per-nick table holds now (each is bounded)."""
+        client = self._link.client
+        return {
+            "last_spoke": len(self._last_spoke),
+            "ctcp": len(self._ctcp),
+            "users": len(client.users) if client else 0,
+        }
+
+    @property
+    def backlog(self) -> int:
+        """Lines waiting in the send queue."""
+        return self._queue.backlog
+
+    # What the client writes and is asked (LinkOwner)
+
+    def queue_line(
+        self, link: object, command: str, params: tuple[str, ...]
+    ) -> asyncio.Future[None]:
+        """A line of the client's own (pydle's): written only on that connection."""
+        done = self._queue.put(command, [params], priority_of(command), link=link)
+        done.add_done_callback(_retrieved)
+        return done
+
+    def ctcp(self, sender: str, query: str, contents: str | None) -> str | None:
+        """The answer to a CTCP query, if it gets one (irc/ctcp.py)."""
+        return self._ctcp.answer(self.fold(sender), query, contents)
 
     # What the client saw on the wire, in order (LinkOwner)
 
