@@ -93,7 +93,7 @@ async def test_300_helps_do_not_hold_up_an_sms_answer_and_get_five_answers(
         await s.mentioned()  # alice's answers go to bob
         for nick in flooders:
             await flood(s.clients[nick], "HELP", 300)
-        await s.clients[flooders[-1]].expect(from_bot)  # their answers are leaving
+        await s.clients[flooders[-1]].expect(from_bot, DRAIN)  # their answers are leaving
         await s.hl.sms("on my way", ALICE_PHONE)
         said = await s.bob.expect_privmsg(from_nick=BOT, target="bob", timeout=DRAIN)
         assert said.text == "alice (SMS): on my way"
