@@ -260,6 +260,7 @@ class Network:
                 await self._link.run()
             finally:
                 self._channels.detach()
+                self._queue.close()
                 writer.cancel()
 
     def _set_ready(self, ready: bool) -> None:

@@ -69,6 +69,7 @@ class SendQueue:
         self._link: Link | None = None
         self._barriers = itertools.count(1)
         self._full = False
+        self._closed = False
 
     def put(
         self,
@@ -197,8 +198,17 @@ class SendQueue:
 
     # Writing
 
+    def close(self) -> None:
+        """Stop `run` at its next turn, even if a cancellation was swallowed.
+
+        Python 3.11's asyncio.wait_for (pydle's write: drain under a timeout) drops
+        a cancellation that arrives as the drain completes; run would then wait on.
+        """
+        self._closed = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._closed:
             link = self._link
             nxt = self._next(link)
             barrier = link is not None and self._barrier_due(link, nxt)
