@@ -30,7 +30,7 @@ FAILED = "that did not work this time; try again in a minute"
 POINTER = "{}: I take commands by private message: /msg {} HELP"
 # Commands answered per sender (nick, per network) in a minute; more are dropped,
 # and the first one dropped gets SLOW_DOWN.
-COMMANDS_PER_MINUTE = 5
+COMMANDS_PER_MINUTE = 10
 SLOW_DOWN = "slow down: I answer {} commands a minute; the rest of this minute's are ignored"
 
 
