@@ -132,7 +132,10 @@ async def test_unconfirmed_lines_are_sent_again_after_a_reconnect_confirmed_ones
 
 
 async def test_a_link_that_takes_lines_but_confirms_none_is_dropped_and_they_go_again() -> None:
-    async with ScriptedIrc() as server, bot_on(server, ping_interval=0.5) as bot:
+    # pydle's own lines (MODE, PONG) count against flood control too: with a 1 s
+    # stall limit, the default bucket would hold the PING that confirms "hello".
+    settings = {"ping_interval": 0.5, "send_burst": 20, "send_rate": 50}
+    async with ScriptedIrc() as server, bot_on(server, **settings) as bot:
         server.hold_pongs = True
 
         async def chatter() -> None:  # never quiet: the idle PING would not notice

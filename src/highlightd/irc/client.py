@@ -14,12 +14,11 @@ from typing import Any
 from pydle.features.ircv3.tags import TaggedMessage
 from pydle.features.whox import WHOXSupport
 
-from highlightd import __version__
 from highlightd.config import NetworkSettings
 from highlightd.core.events import NickChange, Quit
 from highlightd.irc.linebuffer import LineBuffer, LineOverflow
 from highlightd.irc.linkowner import WHOX_FIELDS, WHOX_TOKEN, LinkOwner, WireOrder
-from highlightd.irc.login import LoginClient
+from highlightd.irc.queuedclient import QueuedClient
 from highlightd.irc.settling import Settling
 
 log = logging.getLogger("highlightd.irc.network")
@@ -30,7 +29,7 @@ JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"
 READ_SIZE = 65536
 
 
-class PydleClient(LoginClient):
+class PydleClient(QueuedClient):
     """pydle's client with the fixes our supervisor relies on."""
 
     RECONNECT_ON_ERROR = False
@@ -43,8 +42,7 @@ class PydleClient(LoginClient):
         ping_interval: float,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self._network = owner
+        super().__init__(owner, **kwargs)
         self._channels = tuple(channels)
         self._ping_interval = ping_interval
         self._wanted_nick = str(kwargs.get("nickname", ""))
@@ -84,9 +82,6 @@ class PydleClient(LoginClient):
 
     def usable(self) -> bool:
         return bool(self.connected and not self.connection.writer.is_closing())
-
-    async def write(self, command: str, *params: str) -> None:
-        await self.rawmsg(command, *params)
 
     @property
     def tells_away(self) -> bool:
@@ -271,10 +266,6 @@ class PydleClient(LoginClient):
                 account = ""  # account-tag on: a line without the tag is from the logged out
             self._network.received(nick, target, text, account, _meta.get("hostname"))
         await super().on_raw_privmsg(message)
-
-    async def on_ctcp_version(self, by: str, target: str, contents: str) -> None:
-        # pydle answers with its own name and version: say who we are instead.
-        await self.ctcp_reply(by, "VERSION", f"highlightd {__version__}")
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _meta = self._parse_user(message.source)

@@ -6,6 +6,7 @@ order; `WireOrder.observe` sees each line as it is read, before they run.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from highlightd.core.events import IrcEvent
@@ -51,6 +52,12 @@ class LinkOwner(Protocol):
     def entered(self, channel: str) -> None: ...
 
     def left(self, channel: str, kicked_by: str | None, reason: str) -> None: ...
+
+    def queue_line(
+        self, link: object, command: str, params: tuple[str, ...]
+    ) -> asyncio.Future[None]: ...
+
+    def ctcp(self, sender: str, query: str, contents: str | None) -> str | None: ...
 
 
 class WireOrder:

@@ -20,7 +20,9 @@ from highlightd.core.matcher import irc_lower
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
 from highlightd.irc.channels import Channels
+from highlightd.irc.ctcp import CtcpDesk
 from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.lanes import Priority, priority_of
 from highlightd.irc.sendqueue import SendQueue
 from highlightd.irc.sightings import Sightings
 from highlightd.irc.supervisor import Supervisor
@@ -46,8 +48,13 @@ class Network:
         self._queue = SendQueue(self.name, bucket, self.fold)
         self._channels = Channels(self.name, settings.channels, self.fold)
         self.state_changed = asyncio.Event()
+        # Per-nick memory is bounded (irc/bounded.py, irc/sightings.py): nick churn
+        # must not grow it.
         self._sightings = Sightings(self.fold)
-        self._who = WhoAsker(self.fold, lambda nick: self._queue.put("WHO", [(nick,)]))
+        self._ctcp = CtcpDesk()
+        self._who = WhoAsker(
+            self.fold, lambda nick: self._queue.put("WHO", [(nick,)], Priority.PROTOCOL)
+        )
         self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready, index)
 
     # What the rest of the daemon asks
@@ -165,21 +172,29 @@ class Network:
 
     def whox(self, channel: str, query: str) -> None:
         """Ask for a channel's members with WHOX, through the send queue (one line)."""
-        self._queue.put("WHO", [(channel, query)])
+        self._queue.put("WHO", [(channel, query)], Priority.PROTOCOL)
 
     def who_end(self, mask: str) -> None:
         self._who.end(mask)
 
-    def send(self, target: str, text: str, command: str = "PRIVMSG") -> asyncio.Future[None]:
+    def send(
+        self,
+        target: str,
+        text: str,
+        command: str = "PRIVMSG",
+        priority: Priority = Priority.ANSWER,
+    ) -> asyncio.Future[None]:
         """Queue text for target; the future resolves once the server confirmed every line.
 
         Text from outside is cleaned of CR, LF and NUL and split to fit a line.
         While disconnected, lines wait in the queue; lines a dropped link did not
         confirm are sent again. A refusal fails the future with DeliveryRefused.
+        SMS answers go first (the default); command answers pass Priority.COMMAND.
         """
         target = clean(target).split(" ")[0]
         if target and not target.startswith(":"):
-            done = self._queue.put(command, [(target, c) for c in split_utf8(clean(text))])
+            lines = [(target, c) for c in split_utf8(clean(text))]
+            done = self._queue.put(command, lines, priority)
         else:
             done = asyncio.get_running_loop().create_future()
             done.set_exception(DeliveryRefused(target, "411", "No recipient given"))
@@ -226,6 +241,34 @@ class Network:
         client = self._link.client
         return client.account_of(nick) if client else None
 
+    def remembered(self) -> dict[str, int]:
+        """How many nicks each per-nick table holds now (each is bounded)."""
+        client = self._link.client
+        return {
+            "last_spoke": len(self._sightings),
+            "ctcp": len(self._ctcp),
+            "users": len(client.users) if client else 0,
+        }
+
+    @property
+    def backlog(self) -> int:
+        """Lines waiting in the send queue."""
+        return self._queue.backlog
+
+    # What the client writes and is asked (LinkOwner)
+
+    def queue_line(
+        self, link: object, command: str, params: tuple[str, ...]
+    ) -> asyncio.Future[None]:
+        """A line of the client's own (pydle's): written only on that connection."""
+        done = self._queue.put(command, [params], priority_of(command), link=link)
+        done.add_done_callback(_retrieved)
+        return done
+
+    def ctcp(self, sender: str, query: str, contents: str | None) -> str | None:
+        """The answer to a CTCP query, if it gets one (irc/ctcp.py)."""
+        return self._ctcp.answer(self.fold(sender), query, contents)
+
     # What the client saw on the wire, in order (LinkOwner)
 
     def pong(self, token: str) -> None:
@@ -255,6 +298,7 @@ class Network:
                 await self._link.run()
             finally:
                 self._channels.detach()
+                self._queue.close()
                 writer.cancel()
 
     def _set_ready(self, ready: bool) -> None:

@@ -15,7 +15,9 @@ from highlightd.core.ircnames import nick_key
 from highlightd.core.records import User
 from highlightd.core.smstext import strip_irc_formatting
 from highlightd.infra.guard import guard
+from highlightd.irc.bounded import Verdict, Windows
 from highlightd.irc.directory import Directory
+from highlightd.irc.lanes import Priority
 from highlightd.irc.network import Network
 from highlightd.selfservice.context import Asker
 from highlightd.selfservice.dispatch import Desk, answer_irc
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 
 FAILED = "that did not work this time; try again in a minute"
 POINTER = "{}: I take commands by private message: /msg {} HELP"
+# Commands answered per sender (nick, per network) in a minute; more are dropped,
+# and the first one dropped gets SLOW_DOWN.
+COMMANDS_PER_MINUTE = 10
+SLOW_DOWN = "slow down: I answer {} commands a minute; the rest of this minute's are ignored"
 
 
 class SelfService:
@@ -55,6 +61,7 @@ class SelfService:
         self._region = settings.defaults.region
         self._clock = clock
         self._queue: asyncio.Queue[IrcMessage] = asyncio.Queue()
+        self._answered = Windows(COMMANDS_PER_MINUTE)
 
     def submit(self, message: IrcMessage) -> None:
         self._queue.put_nowait(message)
@@ -73,17 +80,27 @@ class SelfService:
         while True:
             message = await self._queue.get()
             network = self._networks.get(message.network)
-            if network is None:
+            if network is None or not self._may_answer(network, message):
                 continue
             if message.channel:
                 # Commands answer with the sender's settings: never in a channel.
-                network.send(message.channel, POINTER.format(message.sender, network.own_nick))
+                pointer = POINTER.format(message.sender, network.own_nick)
+                network.send(message.channel, pointer, priority=Priority.COMMAND)
                 continue
             answer = [FAILED]  # what the sender hears when the command itself fails
             async with guard(log, "command from %s on %s", message.sender, network.name):
                 answer = await self.handle(network, message)
             for line in answer:
-                network.send(message.sender, line, command="NOTICE")
+                network.send(message.sender, line, "NOTICE", Priority.COMMAND)
+
+    def _may_answer(self, network: Network, message: IrcMessage) -> bool:
+        """Within the sender's commands a minute; the first one past it hears SLOW_DOWN."""
+        verdict = self._answered.take((network.name, network.fold(message.sender)))
+        if verdict is Verdict.REFUSED_FIRST:
+            log.info("%s: %s sends too many commands; ignoring more", network.name, message.sender)
+            slow = SLOW_DOWN.format(COMMANDS_PER_MINUTE)
+            network.send(message.sender, slow, "NOTICE", Priority.COMMAND)
+        return verdict is Verdict.ALLOWED
 
     async def handle(self, network: Network, message: IrcMessage) -> list[str]:
         """The answer to one private message, as NOTICE lines."""

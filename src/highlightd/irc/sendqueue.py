@@ -6,6 +6,10 @@ its echo where the server offers `echo-message`, else the PONG to a PING we
 send after it (servers answer in order). What is in flight when the link
 drops is sent again, first, on the next connection; what was confirmed never
 is. A refusal (no such nick, cannot send to channel) fails the send's future.
+
+Every line the bot writes after registration comes through here, pydle's own
+included (irc/client.py routes its rawmsg here), in the order irc/lanes.py
+gives: SMS answers, then the protocol, then command answers fairly by target.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from highlightd.core.ratelimit import TokenBucket
 from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.lanes import Group, Line, Pending, Priority
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,10 @@ BARRIER_EVERY = 5
 RETRY_PAUSE = 0.1
 # The "numeric" of a line that could not even be written (pydle cannot build it).
 UNWRITABLE = "local"
+# Command answers waiting past this many lines are dropped: a crowd of askers
+# (each within its own limit) must not grow the queue without end.
+COMMAND_BACKLOG = 200
+FULL = "queue"
 
 
 class Link(Protocol):
@@ -48,28 +56,6 @@ class Link(Protocol):
     async def write(self, command: str, *params: str) -> None: ...
 
 
-@dataclass(eq=False, slots=True)
-class _Group:
-    """The lines of one send(): one future, done when every line is confirmed."""
-
-    done: asyncio.Future[None]
-    left: int
-
-    @property
-    def over(self) -> bool:
-        return self.done.done()
-
-
-@dataclass(eq=False, slots=True)
-class _Line:
-    command: str
-    params: tuple[str, ...]
-    group: _Group = field(repr=False)
-    key: str = ""  # the folded target
-    barrier: int | None = None  # the PING written after it (PING mode)
-    written: float = 0.0  # when it was written (monotonic clock)
-
-
 class SendQueue:
     """One network's outgoing lines; `run` writes them whenever a link is attached."""
 
@@ -77,23 +63,56 @@ class SendQueue:
         self._network = network
         self._bucket = bucket
         self._fold = fold
-        self._pending: collections.deque[_Line] = collections.deque()
-        self._inflight: collections.deque[_Line] = collections.deque()
+        self._pending = Pending()
+        self._inflight: collections.deque[Line] = collections.deque()
         self._wake = asyncio.Event()
         self._link: Link | None = None
         self._barriers = itertools.count(1)
+        self._full = False
+        self._closed = False
 
-    def put(self, command: str, params_list: Sequence[tuple[str, ...]]) -> asyncio.Future[None]:
-        """Queue lines as one unit; the future resolves once all are confirmed."""
+    def put(
+        self,
+        command: str,
+        params_list: Sequence[tuple[str, ...]],
+        priority: Priority = Priority.ANSWER,
+        link: object | None = None,
+    ) -> asyncio.Future[None]:
+        """Queue lines as one unit; the future resolves once all are confirmed.
+
+        A line given a link is written only on that connection (dropped with it).
+        """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        group = _Group(done, len(params_list))
-        for params in params_list:
-            key = self._fold(params[0]) if params else ""
-            self._pending.append(_Line(command, params, group, key))
+        group = Group(done, len(params_list))
         if not params_list:
             done.set_result(None)
+            return done
+        if priority is Priority.COMMAND and not self._room(len(params_list)):
+            target = params_list[0][0] if params_list[0] else ""
+            done.set_exception(DeliveryRefused(target, FULL, "too many answers waiting"))
+            return done
+        for params in params_list:
+            key = self._fold(params[0]) if params else ""
+            self._pending.push(Line(command, params, group, key, priority, link))
         self._wake.set()
         return done
+
+    @property
+    def backlog(self) -> int:
+        """Lines waiting to be written."""
+        return len(self._pending)
+
+    def _room(self, lines: int) -> bool:
+        full = self._pending.commands + lines > COMMAND_BACKLOG
+        if full != self._full:
+            self._full = full
+            if full:
+                log.warning(
+                    "%s: %d command answers waiting; dropping more", self._network, COMMAND_BACKLOG
+                )
+            else:
+                log.info("%s: command answers flow again", self._network)
+        return not full
 
     def stalled(self, limit: float) -> bool:
         """Whether the oldest line in flight waits for the server longer than limit seconds."""
@@ -117,7 +136,7 @@ class SendQueue:
                 self._network,
                 len(again),
             )
-        self._pending.extendleft(reversed(again))
+        self._pending.push_front(again)
 
     # What the server answered, in wire order
 
@@ -158,20 +177,20 @@ class SendQueue:
         log.info("%s: %s refused a line: %s (%s)", self._network, target, reason, numeric)
         self._fail(line.group, DeliveryRefused(target, numeric, reason))
 
-    def _fail(self, group: _Group, exc: DeliveryRefused) -> None:
+    def _fail(self, group: Group, exc: DeliveryRefused) -> None:
         self._inflight = collections.deque(x for x in self._inflight if x.group is not group)
-        self._pending = collections.deque(x for x in self._pending if x.group is not group)
+        self._pending.drop(lambda x: x.group is group)
         if not group.over:
             group.done.set_exception(exc)
 
-    def _head_window(self) -> list[_Line]:
+    def _head_window(self) -> list[Line]:
         # Lines up to the first barrier not yet answered: the server's next replies are theirs.
         if not self._inflight:
             return []
         first = self._inflight[0].barrier
         return list(itertools.takewhile(lambda line: line.barrier == first, self._inflight))
 
-    def _confirm(self, line: _Line) -> None:
+    def _confirm(self, line: Line) -> None:
         group = line.group
         group.left -= 1
         if group.left <= 0 and not group.over:
@@ -179,13 +198,21 @@ class SendQueue:
 
     # Writing
 
+    def close(self) -> None:
+        """Stop `run` at its next turn, even if a cancellation was swallowed.
+
+        Python 3.11's asyncio.wait_for (pydle's write: drain under a timeout) drops
+        a cancellation that arrives as the drain completes; run would then wait on.
+        """
+        self._closed = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
-            while self._pending and self._pending[0].group.over:
-                self._pending.popleft()  # cancelled by the caller, or refused
+        while not self._closed:
             link = self._link
-            barrier = link is not None and self._barrier_due(link)
-            if link is None or not (barrier or self._pending):
+            nxt = self._next(link)
+            barrier = link is not None and self._barrier_due(link, nxt)
+            if link is None or not (barrier or nxt):
                 self._wake.clear()
                 await self._wake.wait()
             elif not link.usable():
@@ -197,8 +224,20 @@ class SendQueue:
             else:
                 await self._write_one(link)
 
+    def _next(self, link: Link | None) -> Line | None:
+        """The line to write next, past those cancelled, refused, or of a gone connection."""
+        if link is None:
+            return None
+        while (line := self._pending.head()) is not None:
+            if not line.group.over and line.link in (None, link):
+                return line
+            self._pending.pop()
+            if not line.group.over:
+                line.group.done.set_result(None)  # its connection is gone: moot
+        return None
+
     async def _write_one(self, link: Link) -> None:
-        line = self._pending.popleft()
+        line = self._pending.pop()
         self._bucket.take()
         tracked = line.command in CONFIRMED
         if tracked:
@@ -219,13 +258,12 @@ class SendQueue:
         if not tracked:
             self._confirm(line)  # WHO and the like: nothing to resend later
 
-    def _barrier_due(self, link: Link) -> bool:
+    def _barrier_due(self, link: Link, nxt: Line | None) -> bool:
         """Whether to PING now: lines wait for it, and what comes next does not."""
         uncovered = [line for line in self._inflight if line.barrier is None]
         if not uncovered or link.echo:
             return False
         last = uncovered[-1]
-        nxt = self._pending[0] if self._pending else None
         if nxt is not None and nxt.group is last.group:
             return False  # never between the lines of one send
         if nxt is None or len(uncovered) >= BARRIER_EVERY:

@@ -1,6 +1,9 @@
 """What one connection saw of each nick: when it last spoke (and under which account), and
 whether it is /away as the server told us, followed across NICK and forgotten at QUIT.
 
+Both tables are bounded (irc/bounded.py's CAPACITY, least recently touched out first):
+nick churn, 20,000 one-off senders, must not grow them.
+
 Everything here is fed in wire order (irc.linkowner.WireOrder): an AWAY or a NICK
 must be known before the lines after it are decided on.
 """
@@ -8,8 +11,14 @@ must be known before the lines after it are decided on.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from highlightd.irc.bounded import CAPACITY
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +30,20 @@ class Spoke:
 class Sightings:
     """Per folded nick: the last line heard, and the away state the server reported."""
 
-    def __init__(self, fold: Callable[[str], str]) -> None:
+    def __init__(self, fold: Callable[[str], str], capacity: int = CAPACITY) -> None:
         self._fold = fold
-        self._spoke: dict[str, Spoke] = {}
+        self._capacity = capacity
+        self._spoke: OrderedDict[str, Spoke] = OrderedDict()
         # True away, False here: from away-notify's AWAY (and the JOIN it follows),
-        # the flags of a WHOX or WHO reply. Absent: not known.
-        self._away: dict[str, bool] = {}
+        # the flags of a WHOX or WHO reply. Absent: not known (or forgotten).
+        self._away: OrderedDict[str, bool] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Nicks remembered (the larger table)."""
+        return max(len(self._spoke), len(self._away))
 
     def spoke(self, nick: str, account: str | None) -> None:
-        self._spoke[self._fold(nick)] = Spoke(time.monotonic(), account)
+        self._keep(self._spoke, self._fold(nick), Spoke(time.monotonic(), account))
 
     def last_spoke(self, nick: str) -> Spoke | None:
         return self._spoke.get(self._fold(nick))
@@ -38,7 +52,7 @@ class Sightings:
         return self._away.get(self._fold(nick))
 
     def set_away(self, nick: str, away: bool) -> None:
-        self._away[self._fold(nick)] = away
+        self._keep(self._away, self._fold(nick), away)
 
     def renamed(self, old: str, new: str) -> None:
         """The same client under a new nick: what it said and its away state go with it."""
@@ -47,9 +61,9 @@ class Sightings:
         self._spoke.pop(new_key, None)
         self._away.pop(new_key, None)
         if spoke is not None:
-            self._spoke[new_key] = spoke
+            self._keep(self._spoke, new_key, spoke)
         if away is not None:
-            self._away[new_key] = away
+            self._keep(self._away, new_key, away)
 
     def quit(self, nick: str) -> None:
         """Gone: whoever takes the nick next has said nothing yet."""
@@ -59,3 +73,9 @@ class Sightings:
     def disconnected(self) -> None:
         """Our link dropped: away states may change unseen (what was said stays true)."""
         self._away.clear()
+
+    def _keep(self, table: OrderedDict[str, V], key: str, value: V) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self._capacity:
+            table.popitem(last=False)
