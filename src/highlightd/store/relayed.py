@@ -17,6 +17,7 @@ CONSUMER_ID = "relay_consumer"
 class Relayed:
     def __init__(self, db: Database) -> None:
         self._db = db.conn
+        self._database = db
 
     async def outcome(self, sid: str) -> str | None:
         """What was done with this answer ("said", "bounced", ...), or None if nothing yet."""
@@ -26,7 +27,7 @@ class Relayed:
 
     async def record(self, sid: str, outcome: str) -> None:
         """Remember what was done with an answer; the first record stands."""
-        await self._db.execute(
+        await self._database.writer.execute(
             "INSERT INTO said_sms (sid, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (sid, outcome, time.time()),
         )

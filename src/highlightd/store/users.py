@@ -121,11 +121,8 @@ class Users:
             return [_user(row) async for row in cur]
 
     async def set_last_highlight(self, h: Highlight) -> None:
-        await self._db.execute(
-            "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET"
-            " channel = excluded.channel, sender = excluded.sender, at = excluded.at",
-            (h.user_id, h.channel, h.sender, h.at),
+        await self._database.writer.execute(
+            SET_LAST_HIGHLIGHT, (h.user_id, h.channel, h.sender, h.at)
         )
 
     async def last_highlight(self, user_ids: Sequence[int]) -> Highlight | None:
@@ -140,6 +137,13 @@ class Users:
         ) as cur:
             row = await cur.fetchone()
         return Highlight(*row) if row else None
+
+
+SET_LAST_HIGHLIGHT = (
+    "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET"
+    " channel = excluded.channel, sender = excluded.sender, at = excluded.at"
+)
 
 
 class UserExists(Exception):

@@ -20,7 +20,7 @@ from highlightd.infra.ratelog import ThrottledLog
 from highlightd.sms.delivery import on_status
 from highlightd.store import Store
 from highlightd.web.forms import INCOMING, STATUS, FormError, Schema, check, parse_form, signed
-from highlightd.web.inbound import handle_sms
+from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer
 from highlightd.web.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -194,31 +194,29 @@ async def incoming_sms(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
-    if not await deps.store.users.by_phone(phone):
+    users = await deps.store.users.by_phone(phone)
+    if not users:
         deps.metrics.sms_received.labels("unknown_sender").inc()
         request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
         return _twiml()
-    now = time.time()
     handling = request.app[HANDLING]
     # Claimed before anything is done: of concurrent duplicates exactly one acts. A
     # claim that is not this process's own was left by one that died mid-way.
     if sid in handling:
         return _duplicate(request, sid)
+    sms = IncomingSms(sid, phone, body, time.time())
     handling.add(sid)
-    if not await deps.store.received.claim(IncomingSms(sid, phone, body, now), take_over=True):
-        handling.discard(sid)
-        return _duplicate(request, sid)
     try:
-        outcome = await handle_sms(deps.store, phone, body, now)
-        if not outcome.relay:
-            await deps.store.received.handled(sid, now)
+        if is_answer(body, users):
+            # The common case: stored as an answer in one write, committed before the 200.
+            taken = await deps.store.received.take_answer(sms, take_over=True)
+            outcome = SmsOutcome(relay=True) if taken else None
         else:
-            await deps.store.received.release(sid)
-    except Exception:
-        await deps.store.received.forget(sid)  # Twilio's retry gets its chance
-        raise
+            outcome = await _command(deps.store, sms)
     finally:
         handling.discard(sid)
+    if outcome is None:
+        return _duplicate(request, sid)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
@@ -226,8 +224,24 @@ async def incoming_sms(request: web.Request) -> web.Response:
         return _twiml(outcome.reply)
     deps.metrics.sms_received.labels("accepted").inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
-    deps.outbox.wake()
+    deps.outbox.accepted(sms)
     return _twiml()
+
+
+async def _command(store: Store, sms: IncomingSms) -> SmsOutcome | None:
+    """Claim an SMS, then act on it; None when it was claimed before (a copy)."""
+    if not await store.received.claim(sms, take_over=True):
+        return None
+    try:
+        outcome = await handle_sms(store, sms.from_phone, sms.body, sms.received_at)
+        if not outcome.relay:
+            await store.received.handled(sms.sid, sms.received_at)
+        else:
+            await store.received.release(sms.sid)
+    except Exception:
+        await store.received.forget(sms.sid)  # Twilio's retry gets its chance
+        raise
+    return outcome
 
 
 def _duplicate(request: web.Request, sid: str) -> web.Response:
