@@ -71,6 +71,11 @@ class RetryingConnection(aiosqlite.Connection):
     ) -> Result[aiosqlite.Cursor]:
         return Result(self._patiently(partial(super().executemany, sql, parameters)))
 
+    def execute_fetchall(
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Result[Iterable[sqlite3.Row]]:
+        return Result(self._patiently(partial(super().execute_fetchall, sql, parameters)))
+
     def executescript(self, sql_script: str) -> Result[aiosqlite.Cursor]:
         return Result(self._patiently(partial(super().executescript, sql_script)))
 
@@ -149,6 +154,11 @@ class Database:
     async def close(self) -> None:
         await self.writer.idle()
         await self.conn.close()
+
+    async def rows(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        """A query's rows in one job on the connection's thread (a cursor walked from
+        here costs a round trip to that thread for the query, each batch, and the close)."""
+        return list(await self.conn.execute_fetchall(sql, parameters))
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """work(connection) in the writer's next group commit; its result once on disk."""

@@ -232,13 +232,13 @@ class ReceivedLog:
         self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100
     ) -> list[OutboxEntry]:
         """Unconfirmed answers received after `after` (received_at, sid), oldest first."""
-        async with self._db.execute(
+        rows = await self._database.rows(
             "SELECT sid, from_phone, body, received_at, published_at, published_epoch"
             " FROM received_sms WHERE confirmed_at IS NULL AND (received_at, sid) > (?, ?)"
             " ORDER BY received_at, sid LIMIT ?",
             (*after, limit),
-        ) as cur:
-            return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) async for row in cur]
+        )
+        return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) for row in rows]
 
     async def published(self, sids: Sequence[str], epoch: str) -> None:
         """These answers went on the bus of that Redis just now."""

@@ -115,10 +115,10 @@ class Users:
             return [_user(row) async for row in cur]
 
     async def by_phone(self, phone: str) -> list[User]:
-        async with self._db.execute(
+        rows = await self._database.rows(
             f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
-        ) as cur:
-            return [_user(row) async for row in cur]
+        )
+        return [_user(row) for row in rows]
 
     async def set_last_highlight(self, h: Highlight) -> None:
         await self._database.writer.execute(
@@ -130,13 +130,12 @@ class Users:
         if not user_ids:
             return None
         marks = ",".join("?" * len(user_ids))
-        async with self._db.execute(
+        rows = await self._database.rows(
             "SELECT user_id, channel, sender, at FROM last_highlight"
             f" WHERE user_id IN ({marks}) ORDER BY at DESC LIMIT 1",
             tuple(user_ids),
-        ) as cur:
-            row = await cur.fetchone()
-        return Highlight(*row) if row else None
+        )
+        return Highlight(*rows[0]) if rows else None
 
 
 SET_LAST_HIGHLIGHT = (

@@ -57,8 +57,6 @@ class Outbox:
             self._wake.clear()
             try:
                 if loop.time() >= self._next_sweep or self._epoch is None:
-                    # The sweep sees every committed answer: the fresh ones too.
-                    self._fresh.clear()
                     await self._sweep()
                     self._next_sweep = loop.time() + SWEEP_INTERVAL
                 else:
@@ -100,10 +98,19 @@ class Outbox:
             if done:
                 await self._store.received.confirm(list(done))
                 confirmed += len(done)
-            due = [e.sms for e in page if e.sms.sid not in done and self._due(e, epoch, now)]
+            # What the webhook handed over goes with the fresh ones; what the sweep puts
+            # on the bus leaves them (it was committed before it was handed over).
+            fresh = {sms.sid for sms in self._fresh}
+            due = [
+                e.sms
+                for e in page
+                if e.sms.sid not in done and e.sms.sid not in fresh and self._due(e, epoch, now)
+            ]
             if due:
                 await self._bus.publish_many(due)
-                await self._store.received.published([sms.sid for sms in due], epoch)
+                sids = {sms.sid for sms in due}
+                self._fresh = [sms for sms in self._fresh if sms.sid not in sids]
+                await self._store.received.published(list(sids), epoch)
                 published += len(due)
         if confirmed or published:
             log.debug("outbox: %d answer(s) confirmed, %d put on the bus", confirmed, published)
