@@ -1,12 +1,13 @@
 """The bus consumer: says SMS answers on IRC once they can be delivered, then confirms them.
 
-An answer is routed when its network is connected and knows who is in its channels
-(`carol: text` reaches carol when she is there). Answers go in order, one lane per
-network: one that is down holds up only its own. What cannot be said (a refused nick
-or channel, a network down past `relay.max_delay`) is bounced: one SMS back saying
-why. The outcome is recorded before it is confirmed on the bus, so a copy of the
-answer (the accepting side re-publishes what it has not seen confirmed) is confirmed
-again, never said twice.
+An answer is routed when its network is connected and knows who is in its channels,
+so `carol: text` reaches carol when she is there, whatever the link did meanwhile.
+Answers wait in order, one lane per network: a network that is down holds up only
+its own. What cannot be said (a nick or channel the server refuses, a network down
+longer than `relay.max_delay`) is bounced: one SMS back saying why. Either way the
+outcome is recorded in the store before it is confirmed on the bus, so a copy of
+the answer (the accepting side re-publishes what it has not seen confirmed) is
+confirmed again, never said twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from highlightd.config import RelaySettings
 from highlightd.core.phones import mask_phone
+from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
 from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
@@ -38,8 +40,6 @@ EMPTY = "empty message"
 FORGET_AFTER = 30 * 24 * 3600
 # Once routed on a connected network, a send may wait this long for a dropped link.
 SEND_GRACE = 60.0
-# Answers of one network whose line is queued and not yet confirmed, recorded, acknowledged.
-IN_FLIGHT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +47,6 @@ class Delivery:
     network: Network
     target: str
     line: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Sending:
-    """An answer routed: its line queued (sent), or why it cannot be said (problem)."""
-
-    deadline: float
-    delivery: Delivery | None
-    problem: str
-    sent: asyncio.Future[None] | None = None
 
 
 class _TooLate(Exception):
@@ -162,37 +152,24 @@ class Relay:
         self._lanes[name].put_nowait(reply)
 
     async def _lane(self, queue: asyncio.Queue[Reply]) -> None:
-        """Route each answer in turn and queue its line (the send queue keeps their order);
-        up to IN_FLIGHT await their confirmation, record and acknowledgement together."""
-        room = asyncio.Semaphore(IN_FLIGHT)
-        async with asyncio.TaskGroup() as finishing:
+        # One answer at a time up to its record: a kill repeats at most the one line
+        # the server took and we had not recorded. The confirmation on the bus (after
+        # the record, so a copy is confirmed, never said) need not hold up the next.
+        async with asyncio.TaskGroup() as confirming:
             while True:
                 reply = await queue.get()
-                await room.acquire()
-                sending: _Sending | None = None
-                async with guard(log, "reply %s", reply.sid):
-                    sending = await self._start(reply)
-                if sending is None:  # left pending: claimed again, re-published
-                    self._done_with(reply)
-                    room.release()
-                    continue
-                finishing.create_task(self._finish(reply, sending, room))
-
-    async def _finish(self, reply: Reply, sending: _Sending, room: asyncio.Semaphore) -> None:
-        outcome = ""  # a failed one is left pending: claimed again, re-published
-        try:
-            async with guard(log, "reply %s", reply.sid) as unit:
-                outcome = await self._outcome(reply, sending)
-                await self._store.relayed.record(reply.sid, outcome)
-        finally:
-            self._done_with(reply)
-            room.release()
-        if not unit.failed:
-            await self._confirm(reply, outcome)
-
-    def _done_with(self, reply: Reply) -> None:
-        self._sids.discard(reply.sid)
-        self._entries.discard(reply.entry_id)
+                outcome = ""
+                # A failed one is left pending: claimed again after relay.claim_after,
+                # and re-published by the outbox.
+                try:
+                    async with guard(log, "reply %s", reply.sid) as unit:
+                        outcome = await self._handle(reply)
+                        await self._store.relayed.record(reply.sid, outcome)
+                finally:
+                    self._sids.discard(reply.sid)
+                    self._entries.discard(reply.entry_id)
+                if not unit.failed:
+                    confirming.create_task(self._confirm(reply, outcome))
 
     async def _confirm(self, reply: Reply, outcome: str) -> None:
         assert self._consumer is not None
@@ -204,32 +181,27 @@ class Relay:
                 "reply %s %s; redis is unavailable to confirm it (%s)", reply.sid, outcome, exc
             )
 
-    async def _start(self, reply: Reply) -> _Sending:
-        """Route an answer once its network is settled, and queue its line."""
+    async def _handle(self, reply: Reply) -> str:
+        """Say an answer, or tell its sender why not; what became of it."""
         # Counted from our own start too: a network that is connecting after a restart
         # is not one that has been down for long.
         deadline = max(reply.received_at, self._started) + self._settings.max_delay
+        delivery, problem = None, ""
         try:
             delivery, problem = await self._route_when_settled(reply, deadline)
-        except _TooLate as exc:
-            return _Sending(deadline, None, self._unreachable(exc.network, reply))
-        if delivery is None:
-            return _Sending(deadline, None, problem)
-        sent = delivery.network.send(delivery.target, delivery.line)
-        return _Sending(deadline, delivery, "", sent)
-
-    async def _outcome(self, reply: Reply, sending: _Sending) -> str:
-        """Wait for the server to take the line, or tell the sender why not; what became of it."""
-        delivery = sending.delivery
-        if delivery is None or sending.sent is None:
-            return await self._undeliverable(reply, sending.problem)
-        try:
-            async with asyncio.timeout(max(sending.deadline - time.time(), SEND_GRACE)):
-                await sending.sent
+            if delivery is None:
+                return await self._undeliverable(reply, problem)
+            async with asyncio.timeout(max(deadline - time.time(), SEND_GRACE)):
+                await delivery.network.send(delivery.target, delivery.line)
         except DeliveryRefused as exc:
             return await self._undeliverable(reply, f"not said to {exc.target}: {exc.reason}")
-        except TimeoutError:
-            return await self._undeliverable(reply, self._unreachable(delivery.network.name, reply))
+        except (_TooLate, TimeoutError) as exc:
+            if isinstance(exc, _TooLate):
+                network = exc.network
+            else:
+                network = delivery.network.name if delivery else "IRC"
+            why = f"{network} unreachable for {_duration(self._settings.max_delay)}"
+            return await self._undeliverable(reply, f"{why}; not said: {reply.body}")
         self._metrics.replies.labels("said").inc()
         self._metrics.observe_sms_to_irc(reply.received_at, time.time())
         log.info("reply %s said on %s to %s", reply.sid, delivery.network.name, delivery.target)
@@ -250,10 +222,6 @@ class Relay:
             except TimeoutError:
                 raise _TooLate(delivery.network.name) from None
 
-    def _unreachable(self, network: str, reply: Reply) -> str:
-        why = f"{network} unreachable for {_duration(self._settings.max_delay)}"
-        return f"{why}; not said: {reply.body}"
-
     async def _undeliverable(self, reply: Reply, problem: str) -> str:
         self._metrics.replies.labels("undeliverable").inc()
         log.warning("reply %s from %s not said: %s", reply.sid, mask_phone(reply.phone), problem)
@@ -270,7 +238,7 @@ class Relay:
         if not users:
             return None, "this number is not registered (any more)"
         last = await self._store.users.last_highlight([u.id for u in users])
-        user = next((u for u in users if last and u.id == last.user_id), users[0])
+        user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
         route = parse_reply(reply.body, network.chantypes)
         if not route.text:
@@ -295,3 +263,7 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
     return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
+
+
+def _pick(users: list[User], user_id: int | None) -> User:
+    return next((u for u in users if u.id == user_id), users[0])
