@@ -127,6 +127,7 @@ class Consumer:
         next: one MULTI, one round trip, however many answers finished meanwhile.
         """
         done = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_seen)  # a caller cancelled meanwhile (a stop) need not hear
         self._confirming.append((reply, outcome, done))
         if self._confirmer is None or self._confirmer.done():
             self._confirmer = asyncio.create_task(self._send_confirmations())
@@ -157,6 +158,11 @@ class Consumer:
                 if "NOGROUP" not in str(exc):
                     raise
                 self._group_ready = False
+
+
+def _seen(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _reply(entry_id: str, fields: dict[str, str]) -> Reply | None:

@@ -40,6 +40,7 @@ class GroupWriter:
         """Run work(connection) in the next group; its result once that group is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
+        done.add_done_callback(_seen)  # a caller cancelled meanwhile (a stop) need not hear
         self._queue.append((work, done))
         if self._drainer is None or self._drainer.done():
             self._drainer = loop.create_task(self._drain())
@@ -98,6 +99,11 @@ def _run_group(
         conn.execute("RELEASE write")
         outcomes.append((None, result))
     return outcomes
+
+
+def _seen(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _copy(exc: BaseException) -> BaseException:
