@@ -177,7 +177,6 @@ class Sender:
             expired = self._clock() - sms.decided_at >= self._settings.max_delay
             await self._not_now(sms, state, exc, expired and exc.retryable)
             return
-        self._metrics.sms_sent.labels("failed").inc()
         await self._store.outgoing.fail(sms.id, str(exc))
         if exc.code == OPTED_OUT:
             await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
@@ -190,6 +189,8 @@ class Sender:
                 exc,
                 exc.code,
             )
+        # Counted once all of it is done: the phone opted out included.
+        self._metrics.sms_sent.labels("failed").inc()
 
     async def _not_now(self, sms: OutgoingSms, state: str, exc: SmsError, expired: bool) -> None:
         """A passing failure: try again later, unless sms.max_delay has passed."""
@@ -206,8 +207,8 @@ class Sender:
         log.debug("SMS %d to %s: %s; next try in %.1f s", sms.id, mask_phone(sms.phone), exc, delay)
 
     async def _give_up(self, sms: OutgoingSms, why: str, maybe_sent: bool) -> None:
-        self._metrics.sms_sent.labels("expired").inc()
         await self._store.outgoing.fail(sms.id, why)
+        self._metrics.sms_sent.labels("expired").inc()
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
             sms.id,
@@ -221,9 +222,9 @@ class Sender:
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
-        self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
         await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        self._metrics.sms_sent.labels("sent").inc()  # once recorded
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
         if self._outage.down:

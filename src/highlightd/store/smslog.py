@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from highlightd.core.delivery import STATUS_RANK, UNKNOWN_RANK, rank
-from highlightd.core.records import IncomingSms, OutboxEntry
+from highlightd.core.records import IncomingSms, OutboxEntry, User
 from highlightd.store.database import Database
+from highlightd.store.users import by_phone_in
 
 
 class SentLog:
@@ -152,6 +154,19 @@ EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is n
 CLAIMED = -1.0
 
 
+def _insert(
+    conn: sqlite3.Connection, sms: IncomingSms, confirmed_at: float | None, take_over: bool
+) -> int:
+    """Store an incoming SMS (see ReceivedLog.claim); how many rows it changed."""
+    return conn.execute(
+        "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
+        " received_at = excluded.received_at, confirmed_at = excluded.confirmed_at"
+        " WHERE received_sms.confirmed_at = ? AND ?",
+        (sms.sid, sms.from_phone, sms.body, sms.received_at, confirmed_at, CLAIMED, take_over),
+    ).rowcount
+
+
 class ReceivedLog:
     """Every SMS received, deduplicated by Twilio's MessageSid; answers stay in the outbox
     until the IRC side confirms it said them (or told the sender why not)."""
@@ -198,19 +213,26 @@ class ReceivedLog:
         """
         return await self._insert(sms, CLAIMED, take_over) > 0
 
-    async def take_answer(self, sms: IncomingSms, take_over: bool = False) -> bool:
-        """claim() and release() in one write, for an SMS known to be an answer: in the
-        outbox once this returns (committed); False when its MessageSid was taken before."""
-        return await self._insert(sms, None, take_over) > 0
+    async def take_if_answer(
+        self, sms: IncomingSms, is_answer: Callable[[list[User]], bool], take_over: bool = False
+    ) -> tuple[list[User], bool | None]:
+        """The sender's registrations and, when is_answer(them), the SMS stored as an
+        answer (claim() and release() at once), in one job of the group writer.
+
+        Returns (registrations, None when not an answer and nothing was stored, else
+        whether it was taken: False for a copy).
+        """
+
+        def take(conn: sqlite3.Connection) -> tuple[list[User], bool | None]:
+            users = by_phone_in(conn, sms.from_phone)
+            if not users or not is_answer(users):
+                return users, None
+            return users, _insert(conn, sms, None, take_over) > 0
+
+        return await self._database.write(take)
 
     async def _insert(self, sms: IncomingSms, confirmed_at: float | None, take_over: bool) -> int:
-        return await self._database.writer.execute(
-            "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
-            " received_at = excluded.received_at, confirmed_at = excluded.confirmed_at"
-            " WHERE received_sms.confirmed_at = ? AND ?",
-            (sms.sid, sms.from_phone, sms.body, sms.received_at, confirmed_at, CLAIMED, take_over),
-        )
+        return await self._database.write(lambda conn: _insert(conn, sms, confirmed_at, take_over))
 
     async def release(self, sid: str) -> None:
         """A claimed SMS turned out to be an answer: let the outbox put it on the bus."""

@@ -138,6 +138,12 @@ class Users:
         return Highlight(*rows[0]) if rows else None
 
 
+def by_phone_in(conn: sqlite3.Connection, phone: str) -> list[User]:
+    """Users.by_phone inside a transaction (a job of the group writer)."""
+    rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,))
+    return [_user(row) for row in rows]
+
+
 SET_LAST_HIGHLIGHT = (
     "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (user_id) DO UPDATE SET"

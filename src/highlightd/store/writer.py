@@ -6,8 +6,10 @@ committed, so nothing is answered or acknowledged before it is on disk. While on
 group commits, the next one gathers: no timer, so a lone write waits for no one,
 and under load a group holds up to MAX_GROUP writes (one commit, one fsync).
 
-Each write runs inside a SAVEPOINT of its own: one that fails is undone alone and
-its caller gets the exception; the others of the group still commit.
+A write that fails is undone alone and its caller gets the exception; the others
+of the group still commit (the group runs again, each write in a SAVEPOINT). A write
+may therefore run twice, as a whole group may when another process held the lock:
+writes are SQL only, no other side effects.
 """
 
 from __future__ import annotations
@@ -83,7 +85,15 @@ class GroupWriter:
 def _run_group(
     conn: sqlite3.Connection, group: list[tuple[Work, asyncio.Future[Any]]]
 ) -> list[tuple[Exception | None, Any]]:
-    """Each write in a savepoint of its own, inside the one transaction."""
+    """Every write, in the one transaction; when one fails, the group again, each write
+    in a savepoint of its own (two statements more per write, so only then)."""
+    try:
+        return [(None, work(conn)) for work, _done in group]
+    except Exception:
+        if not conn.in_transaction:
+            raise  # SQLite ended the whole transaction (a full disk, say): the group fails
+    conn.execute("ROLLBACK")
+    conn.execute("BEGIN IMMEDIATE")
     outcomes: list[tuple[Exception | None, Any]] = []
     for work, _done in group:
         conn.execute("SAVEPOINT write")
@@ -91,7 +101,7 @@ def _run_group(
             result = work(conn)
         except Exception as exc:
             if not conn.in_transaction:
-                raise  # SQLite ended the whole transaction (a full disk, say): the group fails
+                raise
             conn.execute("ROLLBACK TO write")
             conn.execute("RELEASE write")
             outcomes.append((exc, None))

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from aiohttp import web
 from prometheus_client import Counter
@@ -149,11 +150,6 @@ async def incoming_sms(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
-    users = await deps.store.users.by_phone(phone)
-    if not users:
-        deps.metrics.sms_received.labels("unknown_sender").inc()
-        request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
-        return _twiml()
     handling = request.app[HANDLING]
     # Claimed before anything is done: of concurrent duplicates exactly one acts. A
     # claim that is not this process's own was left by one that died mid-way.
@@ -162,12 +158,19 @@ async def incoming_sms(request: web.Request) -> web.Response:
     sms = IncomingSms(sid, phone, body, time.time())
     handling.add(sid)
     try:
-        if is_answer(body, users):
-            # The common case: stored as an answer in one write, committed before the 200.
-            taken = await deps.store.received.take_answer(sms, take_over=True)
-            outcome = SmsOutcome(relay=True) if taken else None
-        else:
+        # The common case, an answer: looked up and stored in one job of the group
+        # commit, committed before the 200. Commands are claimed, then handled.
+        users, taken = await deps.store.received.take_if_answer(
+            sms, partial(is_answer, body), take_over=True
+        )
+        if not users:
+            deps.metrics.sms_received.labels("unknown_sender").inc()
+            request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
+            return _twiml()
+        if taken is None:
             outcome = await _command(deps.store, sms)
+        else:
+            outcome = SmsOutcome(relay=True) if taken else None
     finally:
         handling.discard(sid)
     if outcome is None:
