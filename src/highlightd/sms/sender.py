@@ -207,8 +207,8 @@ class Sender:
         log.debug("SMS %d to %s: %s; next try in %.1f s", sms.id, mask_phone(sms.phone), exc, delay)
 
     async def _give_up(self, sms: OutgoingSms, why: str, maybe_sent: bool) -> None:
-        await self._store.outgoing.fail(sms.id, why)
         self._metrics.sms_sent.labels("expired").inc()
+        await self._store.outgoing.fail(sms.id, why)
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
             sms.id,
@@ -222,9 +222,9 @@ class Sender:
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
+        self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
         await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
-        self._metrics.sms_sent.labels("sent").inc()  # once recorded
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
         if self._outage.down:
