@@ -1,10 +1,13 @@
-"""Signed (stored) and forged webhooks per second against a bare aiohttp form handler.
+"""Signed (stored) and forged webhooks against a bare aiohttp form handler, same run.
 
-All three run in this process, one after the other, with the same aiohttp client
-(CONCURRENCY requests in flight): the daemon's /twilio/sms with Twilio's signature
-(each one stored and relayed to IRC), the same with a wrong signature, and a bare
-aiohttp handler that reads the form and answers 200. The client shares this
-process's core with the server, so the bare figure is the client's ceiling too.
+The server runs in this process: first a bare aiohttp handler that reads the form
+and answers 200, then the daemon's web half (`--role web`: the webhook, the store,
+the outbox putting each answer on a Redis stream) with 1,000 registered users.
+The load comes from loadgen.py in a process of its own, with every request
+prepared beforehand. Each figure: requests/s, and the server's CPU time per
+request (this process, every thread; Valkey's own CPU is not counted), which the
+shared machine disturbs far less than the rate. Counts: requests, answers,
+rows stored, entries on the stream (no loss, no duplicate).
 
 Run: .venv/bin/python benchmarks/bench_webhooks.py
 """
@@ -12,44 +15,40 @@ Run: .venv/bin/python benchmarks/bench_webhooks.py
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import Counter
-from collections.abc import Callable
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
-from common import row
-from fake_twilio import TEST_AUTH_TOKEN, twilio_signature
-from harness import ALICE_PHONE, FROM_NUMBER, new_sid
-from servers import free_port
-from stage import staged
+from common import Load, load, populate, row
+from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilio_signature
+from harness import ALICE_PHONE, FROM_NUMBER, NETWORK, add_user, running, settings_dict
+from highlightd.config import Settings
+from highlightd.infra.bus import STREAM
+from highlightd.store import writer
+from servers import IrcServer, RedisServer, free_port
 
-SECONDS = 2.0
-CONCURRENCY = 20
-Form = tuple[dict[str, str], dict[str, str]]  # form, headers
-
-
-async def load(url: str, make: Callable[[int], Form]) -> tuple[float, Counter[int]]:
-    """Requests/s for SECONDS, and the answers by status."""
-    statuses: Counter[int] = Counter()
-    numbers = iter(range(10**9))
-    deadline = time.perf_counter() + SECONDS
-    async with aiohttp.ClientSession() as http:
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                form, headers = make(next(numbers))
-                async with http.post(url, data=form, headers=headers) as resp:
-                    await resp.read()
-                    statuses[resp.status] += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return statuses.total() / (time.perf_counter() - start), statuses
+SECONDS = 3.0
+CONCURRENCY = 16
+PREPARED = 12_000  # more than any run sends: each MessageSid once
+WRITERS: list[writer.GroupWriter] = []
 
 
-async def bare() -> tuple[float, Counter[int]]:
+def prepared(url: str, token: str, first: int) -> list[tuple[str, str]]:
+    """(body, signature) pairs, each with a MessageSid of its own."""
+    out = []
+    for n in range(first, first + PREPARED):
+        form = {"MessageSid": f"SM{n:032x}", "From": ALICE_PHONE, "To": FROM_NUMBER}
+        form["Body"] = f"#chan answer {n}"
+        out.append((urlencode(form), twilio_signature(token, url, form)))
+    return out
+
+
+async def bare() -> Load:
     async def handler(request: web.Request) -> web.Response:
         await request.post()
         return web.Response(text="")
@@ -59,49 +58,99 @@ async def bare() -> tuple[float, Counter[int]]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        return await load(f"http://127.0.0.1:{port}/twilio/sms", forged_form)
+        url = f"http://127.0.0.1:{port}/twilio/sms"
+        return await load(url, prepared(url, "x", 0), CONCURRENCY, SECONDS)
     finally:
         await runner.cleanup()
 
 
-def sms_form(n: int) -> dict[str, str]:
-    return {"MessageSid": new_sid(), "From": ALICE_PHONE, "To": FROM_NUMBER, "Body": f"hi {n}"}
+def _counting_writers() -> None:
+    """Keep each GroupWriter made, to print how many writes shared a commit."""
+    made = writer.GroupWriter.__init__
+
+    def init(self: writer.GroupWriter, *args: Any) -> None:
+        made(self, *args)
+        WRITERS.append(self)
+
+    writer.GroupWriter.__init__ = init  # type: ignore[method-assign]
 
 
-def forged_form(n: int) -> Form:
-    return sms_form(n), {"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"}
+async def _published(db: Path) -> int:
+    """Wait until the outbox put every stored answer on the bus; how many rows there are."""
+    for _ in range(200):
+        conn = sqlite3.connect(db)
+        try:
+            rows, waiting = conn.execute(
+                "SELECT count(*), count(*) - count(published_at) FROM received_sms"
+            ).fetchone()
+        finally:
+            conn.close()
+        if not waiting:
+            return int(rows)
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"{waiting} stored answers never went on the bus")
 
 
 async def main() -> None:
-    bare_rate, bare_statuses = await bare()
-    async with staged(1_000) as (s, _twilio):
-        await s.mentioned()
-        url = s.hl.base_url + "/twilio/sms"
+    _counting_writers()
+    baseline = await bare()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        irc, redis = IrcServer(tmp / "irc"), RedisServer(tmp / "redis", appendfsync="everysec")
+        await irc.astart()
+        await redis.astart()
+        try:
+            data = settings_dict(tmp, irc, redis.url, None, free_port())
+            data["twilio"] = {
+                "account_sid": TEST_ACCOUNT_SID,
+                "auth_token": TEST_AUTH_TOKEN,
+                "from_number": FROM_NUMBER,
+            }
+            settings = Settings(**data)
+            await populate(settings.storage.path, NETWORK, 1_000, 2, first_id=100)
+            await add_user(settings.storage.path, "alice", ALICE_PHONE)
+            async with running(settings, role="web") as hl:
+                url = hl.base_url + "/twilio/sms"
+                # Forged first: the web half alone keeps every answer it stored (no IRC
+                # side confirms them), and its outbox sweep goes through them each second.
+                forged = await load(url, prepared(url, "forged", 10**6), CONCURRENCY, SECONDS)
+                signed = await load(url, prepared(url, TEST_AUTH_TOKEN, 0), CONCURRENCY, SECONDS)
+                rows = await _published(settings.storage.path)
+                client = aioredis.Redis.from_url(redis.url, decode_responses=True)
+                entries = await client.xrange(STREAM)
+                await client.aclose()
+                received = await hl.counts("highlightd_sms_received_total", "outcome")
+                rejected = await hl.counts("highlightd_webhook_rejected_total", "reason")
+        finally:
+            await redis.astop()
+            await irc.astop()
+    _report(baseline, signed, forged)
+    sids = [fields.get("sid") for _id, fields in entries]
+    print(f"  counts: signed {signed.sent} requests, answers {signed.statuses}; {rows} rows stored;"
+          f" {len(sids)} stream entries, {len(set(sids))} distinct; metric {received}")  # fmt: skip
+    print(f"  forged {forged.sent} requests, answers {forged.statuses}; rejected metric {rejected}")
+    commits = sum(w.groups for w in WRITERS)
+    writes = sum(w.writes for w in WRITERS)
+    each = writes / max(commits, 1)
+    print(f"  group commit: {writes} writes in {commits} commits ({each:.1f} each)")
+    if not (signed.statuses.get(200) == rows == len(sids) == len(set(sids))):
+        raise SystemExit("an answer was lost or duplicated")
 
-        def signed(n: int) -> Form:
-            form = sms_form(n)
-            return form, {"X-Twilio-Signature": twilio_signature(TEST_AUTH_TOKEN, url, form)}
 
-        signed_rate, signed_statuses = await load(url, signed)
-        forged_rate, forged_statuses = await load(url, forged_form)
-        stored = await s.hl.counts("highlightd_sms_received_total", "outcome")
-    row(
-        "signed, stored webhook",
-        f"{signed_rate:,.0f} req/s",
-        f"{signed_rate / bare_rate:.0%} of bare",
-    )
-    row(
-        "forged-signature webhook",
-        f"{forged_rate:,.0f} req/s",
-        f"{forged_rate / bare_rate:.0%} of bare",
-    )
-    row("bare aiohttp form handler (baseline)", f"{bare_rate:,.0f} req/s", "100%")
-    print(f"  answers: signed {dict(signed_statuses)}, forged {dict(forged_statuses)},"
-          f" bare {dict(bare_statuses)}; received metric {stored}")  # fmt: skip
-    print("  bottleneck: one core for the client and the server; the bare run is the client's")
+def _report(baseline: Load, signed: Load, forged: Load) -> None:
+    for what, run in (("signed, stored webhook", signed), ("forged-signature webhook", forged)):
+        row(what, f"{run.rate:,.0f} req/s", f"{run.rate / baseline.rate:.0%} of bare")
+        row("  server CPU per request (user+sys)", f"{run.cpu_us:,.0f} us",
+            f"bare/this {baseline.cpu_us / run.cpu_us:.0%}")  # fmt: skip
+        row("  server user CPU per request", f"{run.user_us:,.0f} us",
+            f"bare/this {baseline.user_us / run.user_us:.0%}")  # fmt: skip
+        print(f"    {run.busy()}")
+    row("bare aiohttp form handler (baseline)", f"{baseline.rate:,.0f} req/s", "100%")
+    row("  server CPU per request (user+sys)", f"{baseline.cpu_us:,.0f} us", "")
+    row("  server user CPU per request", f"{baseline.user_us:,.0f} us", "")
+    print(f"    {baseline.busy()}")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ Not a benchmark itself (`make bench` runs bench_*.py only).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import resource
 import sqlite3
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -95,3 +98,65 @@ def percentile(values: list[float], q: float) -> float:
 
 def row(what: str, figure: str, ratio: str) -> None:
     print(f"{what:<48} {figure:<30} {ratio}")
+
+
+@dataclass(frozen=True)
+class Load:
+    """One run of loadgen.py against a server in this process."""
+
+    sent: int
+    statuses: dict[int, int]
+    elapsed: float  # seconds, the client's clock
+    client_cpu: float  # seconds of CPU, the load generator's process
+    server_cpu: float  # seconds of CPU, this process (every thread) meanwhile
+    server_user: float  # of which in user space (our code, aiohttp, SQLite)
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed
+
+    @property
+    def cpu_us(self) -> float:
+        """The server's CPU time per request, in microseconds."""
+        return self.server_cpu / max(self.sent, 1) * 1e6
+
+    @property
+    def user_us(self) -> float:
+        """The server's user-space CPU time per request, in microseconds: the kernel's
+        share (loopback TCP, waking the other process) varies with the machine's load."""
+        return self.server_user / max(self.sent, 1) * 1e6
+
+    def busy(self) -> str:
+        """Who is the bottleneck: each side's share of one core while it ran."""
+        server, client = self.server_cpu / self.elapsed, self.client_cpu / self.elapsed
+        if max(server, client) < 0.8:
+            side = "neither fills a core: the shared machine's other load holds both back"
+        else:
+            side = ("server" if server >= client else "load generator") + "-bound"
+        return f"server {server:.0%} of a core, load generator {client:.0%}: {side}"
+
+
+async def load(url: str, requests: list[tuple[str, str]], concurrency: int, seconds: float) -> Load:
+    """POST prepared (body, signature) pairs from loadgen.py in a process of its own."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("loadgen.py")),
+        url,
+        str(concurrency),
+        str(seconds),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests).encode())
+    await proc.stdin.drain()
+    proc.stdin.close()
+    assert (await proc.stdout.readline()).strip() == b"ready"
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    result = json.loads(await proc.stdout.readline())
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    await proc.wait()
+    user = after.ru_utime - before.ru_utime
+    server_cpu = user + after.ru_stime - before.ru_stime
+    statuses = {int(k): v for k, v in result["statuses"].items()}
+    return Load(result["sent"], statuses, result["elapsed"], result["cpu"], server_cpu, user)

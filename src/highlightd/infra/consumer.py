@@ -7,6 +7,7 @@ accepting side and acknowledges the entry in one go.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -35,6 +36,8 @@ class Consumer:
         self.client = client
         self.name = name
         self._group_ready = False
+        self._confirming: list[tuple[Reply, str, asyncio.Future[None]]] = []
+        self._confirmer: asyncio.Task[None] | None = None
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -117,12 +120,37 @@ class Consumer:
         """Acknowledge an entry without confirming its answer (a copy of one in hand)."""
         await self.client.xack(STREAM, GROUP, reply.entry_id)
 
-    @keeps_cancellation
     async def confirm(self, reply: Reply, outcome: str) -> None:
-        """Tell the accepting side what became of an answer, and acknowledge its entry."""
+        """Tell the accepting side what became of an answer, and acknowledge its entry.
+
+        Confirmations asked for while one batch is on its way go together in the
+        next: one MULTI, one round trip, however many answers finished meanwhile.
+        """
+        done = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_seen)  # a caller cancelled meanwhile (a stop) need not hear
+        self._confirming.append((reply, outcome, done))
+        if self._confirmer is None or self._confirmer.done():
+            self._confirmer = asyncio.create_task(self._send_confirmations())
+        await asyncio.shield(done)
+
+    async def _send_confirmations(self) -> None:
+        while self._confirming:
+            batch, self._confirming = self._confirming, []
+            try:
+                await self._confirm_batch([(reply, outcome) for reply, outcome, _ in batch])
+            except Exception as exc:
+                for _reply, _outcome, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _reply, _outcome, done in batch:
+                    done.set_result(None)
+
+    @keeps_cancellation
+    async def _confirm_batch(self, batch: list[tuple[Reply, str]]) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(SAID_PREFIX + reply.sid, outcome, ex=SAID_TTL)
-            pipe.xack(STREAM, GROUP, reply.entry_id)
+            for reply, outcome in batch:
+                pipe.set(SAID_PREFIX + reply.sid, outcome, ex=SAID_TTL)
+            pipe.xack(STREAM, GROUP, *(reply.entry_id for reply, _ in batch))
             try:
                 await pipe.execute()
             except ResponseError as exc:
@@ -130,6 +158,11 @@ class Consumer:
                 if "NOGROUP" not in str(exc):
                     raise
                 self._group_ready = False
+
+
+def _seen(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _reply(entry_id: str, fields: dict[str, str]) -> Reply | None:

@@ -143,8 +143,7 @@ class Digests:
         latest = held[-1]
         # The held rows go with the digest's outbox row, in one transaction: a digest
         # that cannot be sent now is sent later, whole.
-        await self._sender.send(user, body, f"digest of {len(held)}", releasing=tuple(ids))
-        await self._store.users.set_last_highlight(
-            Highlight(user.id, latest.channel, latest.sender, latest.at)
-        )
+        at = Highlight(user.id, latest.channel, latest.sender, latest.at)
+        kind = f"digest of {len(held)}"
+        await self._sender.send(user, body, kind, releasing=tuple(ids), highlight=at)
         self._metrics.highlights.labels(user.network, "digest").inc()

@@ -117,11 +117,9 @@ class Notifier:
             decision,
         )
         if decision.action == "send":
-            await self._sender.send(user, heard.body, "highlight")
-            # Recorded now, in line order, so replies go to the latest mentioner.
-            await self._store.users.set_last_highlight(
-                Highlight(user.id, message.channel, message.sender, message.at)
-            )
+            # The last highlight with it, in line order: replies go to the latest mentioner.
+            at = Highlight(user.id, message.channel, message.sender, message.at)
+            await self._sender.send(user, heard.body, "highlight", highlight=at)
         elif decision.action == "hold":
             held = Held(message.channel, message.sender, said(message), message.at)
             await self._digests.hold(decision, user, held, rules, now)

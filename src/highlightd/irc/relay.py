@@ -152,20 +152,24 @@ class Relay:
         self._lanes[name].put_nowait(reply)
 
     async def _lane(self, queue: asyncio.Queue[Reply]) -> None:
-        while True:
-            reply = await queue.get()
-            outcome = ""
-            # A failed one is left pending: claimed again after relay.claim_after, and
-            # re-published by the outbox.
-            try:
-                async with guard(log, "reply %s", reply.sid) as unit:
-                    outcome = await self._handle(reply)
-                    await self._store.relayed.record(reply.sid, outcome)
-            finally:
-                self._sids.discard(reply.sid)
-                self._entries.discard(reply.entry_id)
-            if not unit.failed:
-                await self._confirm(reply, outcome)
+        # One answer at a time up to its record: a kill repeats at most the one line
+        # the server took and we had not recorded. The confirmation on the bus (after
+        # the record, so a copy is confirmed, never said) need not hold up the next.
+        async with asyncio.TaskGroup() as confirming:
+            while True:
+                reply = await queue.get()
+                outcome = ""
+                # A failed one is left pending: claimed again after relay.claim_after,
+                # and re-published by the outbox.
+                try:
+                    async with guard(log, "reply %s", reply.sid) as unit:
+                        outcome = await self._handle(reply)
+                        await self._store.relayed.record(reply.sid, outcome)
+                finally:
+                    self._sids.discard(reply.sid)
+                    self._entries.discard(reply.entry_id)
+                if not unit.failed:
+                    confirming.create_task(self._confirm(reply, outcome))
 
     async def _confirm(self, reply: Reply, outcome: str) -> None:
         assert self._consumer is not None

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from highlightd.config import SmsSettings
 from highlightd.core.delivery import OPTED_OUT, retry_delay
 from highlightd.core.phones import mask_phone
-from highlightd.core.records import OutgoingSms, User
+from highlightd.core.records import Highlight, OutgoingSms, User
 from highlightd.core.smstext import segments
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
@@ -61,10 +61,18 @@ class Sender:
         # Says once that Twilio is failing, and once that it is back.
         self._outage = Backoff("Twilio", log, settings.retry_delay, settings.retry_delay_max)
 
-    async def send(self, user: User, body: str, kind: str, releasing: tuple[int, ...] = ()) -> None:
-        """Send body to user: in the outbox now (with the held highlights it releases)."""
+    async def send(
+        self,
+        user: User,
+        body: str,
+        kind: str,
+        releasing: tuple[int, ...] = (),
+        highlight: Highlight | None = None,
+    ) -> None:
+        """Send body to user: in the outbox now (with the held highlights it releases, and
+        the highlight it is about: where the user's answers go), in one group commit."""
         await self._store.outgoing.add(
-            user.id, user.phone, body, kind, segments(body), self._clock(), releasing
+            user.id, user.phone, body, kind, segments(body), self._clock(), releasing, highlight
         )
         self._wake.set()
 

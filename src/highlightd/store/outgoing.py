@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import astuple
 from typing import Any
 
 from highlightd.core.facts import InFlight
 from highlightd.core.policy import Spend
-from highlightd.core.records import OutgoingSms
+from highlightd.core.records import Highlight, OutgoingSms
 from highlightd.store.database import Database
 from highlightd.store.smslog import rank_sql
+from highlightd.store.users import SET_LAST_HIGHLIGHT
 
 # Rows that still count: waiting for a first try, or for a look into Twilio's list.
 _WAITING = "state IN ('pending', 'sending')"
@@ -36,9 +38,11 @@ class Outgoing:
         segments: int,
         decided_at: float,
         releasing: Sequence[int] = (),
+        highlight: Highlight | None = None,
     ) -> int:
         """Keep an SMS to send; the held highlights it carries (a digest) go in the same
-        transaction, so a crash leaves either them or the digest, never neither."""
+        transaction, so a crash leaves either them or the digest, never neither; so
+        does the highlight it is about, where the user's answers will go."""
         row = (user_id, phone, body, kind, segments, decided_at)
 
         def add(conn: sqlite3.Connection) -> int:
@@ -50,9 +54,11 @@ class Outgoing:
             if releasing:
                 marks = ",".join("?" * len(releasing))
                 conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
+            if highlight is not None:
+                conn.execute(SET_LAST_HIGHLIGHT, astuple(highlight))
             return int(new_id)
 
-        return await self._database.atomically(add)
+        return await self._database.write(add)
 
     async def due(self, now: float) -> list[OutgoingSms]:
         """For each phone, its oldest SMS still on its way, if its next try is due."""
@@ -80,7 +86,7 @@ class Outgoing:
 
     async def trying(self, sms_id: int, at: float) -> None:
         """Before a request goes out: from now on the SMS may exist at Twilio."""
-        await self._db.execute(
+        await self._database.writer.execute(
             "UPDATE outgoing SET state = 'sending', first_try_at = coalesce(first_try_at, ?)"
             " WHERE id = ?",
             (at, sms_id),
@@ -89,7 +95,7 @@ class Outgoing:
     async def later(self, sms_id: int, state: str, next_at: float, error: str) -> None:
         """A failed try (counted): the next at next_at; "pending" only when no attempt
         can have created it."""
-        await self._db.execute(
+        await self._database.writer.execute(
             "UPDATE outgoing SET state = ?, next_at = ?, error = ?, attempts = attempts + 1"
             " WHERE id = ?",
             (state, next_at, error, sms_id),
@@ -101,7 +107,7 @@ class Outgoing:
 
     async def fail(self, sms_id: int, error: str) -> None:
         """Given up: kept for the record, no longer counted or tried."""
-        await self._db.execute(
+        await self._database.writer.execute(
             "UPDATE outgoing SET state = 'failed', error = ? WHERE id = ?", (error, sms_id)
         )
 
@@ -125,7 +131,7 @@ class Outgoing:
             )
             conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
 
-        await self._database.atomically(record)
+        await self._database.write(record)
 
     async def known(self, sids: Sequence[str]) -> set[str]:
         """Which of these sids are recorded already (another decision's SMS)."""

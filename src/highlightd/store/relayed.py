@@ -17,16 +17,16 @@ CONSUMER_ID = "relay_consumer"
 class Relayed:
     def __init__(self, db: Database) -> None:
         self._db = db.conn
+        self._database = db
 
     async def outcome(self, sid: str) -> str | None:
         """What was done with this answer ("said", "bounced", ...), or None if nothing yet."""
-        async with self._db.execute("SELECT outcome FROM said_sms WHERE sid = ?", (sid,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+        rows = await self._database.rows("SELECT outcome FROM said_sms WHERE sid = ?", (sid,))
+        return str(rows[0][0]) if rows else None
 
     async def record(self, sid: str, outcome: str) -> None:
         """Remember what was done with an answer; the first record stands."""
-        await self._db.execute(
+        await self._database.writer.execute(
             "INSERT INTO said_sms (sid, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (sid, outcome, time.time()),
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from highlightd.core.delivery import STATUS_RANK, UNKNOWN_RANK, rank
-from highlightd.core.records import IncomingSms, OutboxEntry
+from highlightd.core.records import IncomingSms, OutboxEntry, User
 from highlightd.store.database import Database
+from highlightd.store.users import by_phone_in
 
 
 class SentLog:
@@ -28,7 +30,7 @@ class SentLog:
     ) -> None:
         """Remember an SMS sent; at is when (the sender's clock), now by default."""
         now = time.time() if at is None else at
-        await self._db.execute(
+        await self._database.writer.execute(
             "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
             " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (sid, user_id, to, status, now, now, segments),
@@ -152,12 +154,26 @@ EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is n
 CLAIMED = -1.0
 
 
+def _insert(
+    conn: sqlite3.Connection, sms: IncomingSms, confirmed_at: float | None, take_over: bool
+) -> int:
+    """Store an incoming SMS (see ReceivedLog.claim); how many rows it changed."""
+    return conn.execute(
+        "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
+        " received_at = excluded.received_at, confirmed_at = excluded.confirmed_at"
+        " WHERE received_sms.confirmed_at = ? AND ?",
+        (sms.sid, sms.from_phone, sms.body, sms.received_at, confirmed_at, CLAIMED, take_over),
+    ).rowcount
+
+
 class ReceivedLog:
     """Every SMS received, deduplicated by Twilio's MessageSid; answers stay in the outbox
     until the IRC side confirms it said them (or told the sender why not)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db.conn
+        self._database = db
 
     async def seen(self, sid: str) -> bool:
         async with self._db.execute("SELECT 1 FROM received_sms WHERE sid = ?", (sid,)) as cur:
@@ -195,48 +211,75 @@ class ReceivedLog:
         that SMS. Only the one process that handles webhooks may pass it, and only
         for a sid it is not handling itself.
         """
-        async with self._db.execute(
-            "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
-            " received_at = excluded.received_at WHERE received_sms.confirmed_at = ? AND ?",
-            (sms.sid, sms.from_phone, sms.body, sms.received_at, CLAIMED, CLAIMED, take_over),
-        ) as cur:
-            return cur.rowcount > 0
+        return await self._insert(sms, CLAIMED, take_over) > 0
+
+    async def take_if_answer(
+        self, sms: IncomingSms, is_answer: Callable[[list[User]], bool], take_over: bool = False
+    ) -> tuple[list[User], bool | None]:
+        """The sender's registrations and, when is_answer(them), the SMS stored as an
+        answer (claim() and release() at once), in one job of the group writer.
+
+        Returns (registrations, None when not an answer and nothing was stored, else
+        whether it was taken: False for a copy).
+        """
+
+        def take(conn: sqlite3.Connection) -> tuple[list[User], bool | None]:
+            users = by_phone_in(conn, sms.from_phone)
+            if not users or not is_answer(users):
+                return users, None
+            return users, _insert(conn, sms, None, take_over) > 0
+
+        return await self._database.write(take)
+
+    async def _insert(self, sms: IncomingSms, confirmed_at: float | None, take_over: bool) -> int:
+        return await self._database.write(lambda conn: _insert(conn, sms, confirmed_at, take_over))
 
     async def release(self, sid: str) -> None:
         """A claimed SMS turned out to be an answer: let the outbox put it on the bus."""
-        await self._db.execute("UPDATE received_sms SET confirmed_at = NULL WHERE sid = ?", (sid,))
+        await self._database.writer.execute(
+            "UPDATE received_sms SET confirmed_at = NULL WHERE sid = ?", (sid,)
+        )
 
     async def handled(self, sid: str, at: float) -> None:
         """A claimed SMS was a command, done: it never goes on the bus."""
-        await self._db.execute("UPDATE received_sms SET confirmed_at = ? WHERE sid = ?", (at, sid))
+        await self._database.writer.execute(
+            "UPDATE received_sms SET confirmed_at = ? WHERE sid = ?", (at, sid)
+        )
 
     async def forget(self, sid: str) -> None:
         """Handling a claimed SMS failed: drop the claim, so that Twilio's retry is handled."""
-        await self._db.execute("DELETE FROM received_sms WHERE sid = ?", (sid,))
+        await self._database.writer.execute("DELETE FROM received_sms WHERE sid = ?", (sid,))
 
     async def outbox(
         self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100
     ) -> list[OutboxEntry]:
         """Unconfirmed answers received after `after` (received_at, sid), oldest first."""
-        async with self._db.execute(
+        rows = await self._database.rows(
             "SELECT sid, from_phone, body, received_at, published_at, published_epoch"
             " FROM received_sms WHERE confirmed_at IS NULL AND (received_at, sid) > (?, ?)"
             " ORDER BY received_at, sid LIMIT ?",
             (*after, limit),
-        ) as cur:
-            return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) async for row in cur]
+        )
+        return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) for row in rows]
 
-    async def published(self, sid: str, epoch: str) -> None:
-        """The answer went on the bus of that Redis just now."""
-        await self._db.execute(
-            "UPDATE received_sms SET published_at = ?, published_epoch = ? WHERE sid = ?",
-            (time.time(), epoch, sid),
+    async def published(self, sids: Sequence[str], epoch: str) -> None:
+        """These answers went on the bus of that Redis just now."""
+        at = time.time()
+        rows = [(at, epoch, sid) for sid in sids]
+        await self._database.writer.write(
+            lambda conn: conn.executemany(
+                "UPDATE received_sms SET published_at = ?, published_epoch = ? WHERE sid = ?",
+                rows,
+            )
         )
 
     async def confirm(self, sids: Sequence[str]) -> None:
         """The IRC side is done with these answers: they leave the outbox."""
-        await self._db.executemany(
-            "UPDATE received_sms SET confirmed_at = ? WHERE sid = ? AND confirmed_at IS NULL",
-            [(time.time(), sid) for sid in sids],
+        at = time.time()
+        rows = [(at, sid) for sid in sids]
+        await self._database.writer.write(
+            lambda conn: conn.executemany(
+                "UPDATE received_sms SET confirmed_at = ? WHERE sid = ? AND confirmed_at IS NULL",
+                rows,
+            )
         )

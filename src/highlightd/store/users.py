@@ -115,17 +115,14 @@ class Users:
             return [_user(row) async for row in cur]
 
     async def by_phone(self, phone: str) -> list[User]:
-        async with self._db.execute(
+        rows = await self._database.rows(
             f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
-        ) as cur:
-            return [_user(row) async for row in cur]
+        )
+        return [_user(row) for row in rows]
 
     async def set_last_highlight(self, h: Highlight) -> None:
-        await self._db.execute(
-            "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET"
-            " channel = excluded.channel, sender = excluded.sender, at = excluded.at",
-            (h.user_id, h.channel, h.sender, h.at),
+        await self._database.writer.execute(
+            SET_LAST_HIGHLIGHT, (h.user_id, h.channel, h.sender, h.at)
         )
 
     async def last_highlight(self, user_ids: Sequence[int]) -> Highlight | None:
@@ -133,13 +130,25 @@ class Users:
         if not user_ids:
             return None
         marks = ",".join("?" * len(user_ids))
-        async with self._db.execute(
+        rows = await self._database.rows(
             "SELECT user_id, channel, sender, at FROM last_highlight"
             f" WHERE user_id IN ({marks}) ORDER BY at DESC LIMIT 1",
             tuple(user_ids),
-        ) as cur:
-            row = await cur.fetchone()
-        return Highlight(*row) if row else None
+        )
+        return Highlight(*rows[0]) if rows else None
+
+
+def by_phone_in(conn: sqlite3.Connection, phone: str) -> list[User]:
+    """Users.by_phone inside a transaction (a job of the group writer)."""
+    rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,))
+    return [_user(row) for row in rows]
+
+
+SET_LAST_HIGHLIGHT = (
+    "INSERT INTO last_highlight (user_id, channel, sender, at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET"
+    " channel = excluded.channel, sender = excluded.sender, at = excluded.at"
+)
 
 
 class UserExists(Exception):

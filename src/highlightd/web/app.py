@@ -8,8 +8,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from aiohttp import web
+from prometheus_client import Counter
 from twilio.twiml.messaging_response import MessagingResponse
 
 from highlightd.core.phones import mask_phone
@@ -19,13 +21,13 @@ from highlightd.infra.metrics import Metrics
 from highlightd.infra.ratelog import ThrottledLog
 from highlightd.sms.delivery import on_status
 from highlightd.store import Store
-from highlightd.web.forms import INCOMING, STATUS, FormError, Schema, check, parse_form, signed
-from highlightd.web.inbound import handle_sms
+from highlightd.web.forms import INCOMING, STATUS, Signer
+from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer
+from highlightd.web.intake import Intake, Refused, read_form
 from highlightd.web.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Twilio-Signature"
 # Never an SMS back from the webhook: an answer costs money, and strangers get nothing.
 EMPTY_TWIML = str(MessagingResponse())
 
@@ -52,14 +54,18 @@ class Rejections:
 
     def __init__(self, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
         self._counter = metrics.webhook_rejected
+        self._by_reason: dict[str, Counter] = {}  # the labelled child, looked up once
         self.log = ThrottledLog(log, "web request(s) refused", clock=clock)
 
     def note(self, reason: str, detail: str) -> None:
-        self._counter.labels(reason).inc()
+        if (child := self._by_reason.get(reason)) is None:
+            child = self._by_reason[reason] = self._counter.labels(reason)
+        child.inc()
         self.log.note(reason, detail)
 
 
 DEPS = web.AppKey("deps", WebDeps)
+INTAKE = web.AppKey("intake", Intake)
 REJECTED = web.AppKey("rejected", Rejections)
 # Signed SMS we drop (a stranger's, a copy): a replayed request could repeat them by
 # the thousand, so they are summed up too; highlightd_sms_received_total counts each.
@@ -73,6 +79,12 @@ SCHEMAS = {"/twilio/sms": INCOMING, "/twilio/status": STATUS}
 def make_app(deps: WebDeps) -> web.Application:
     app = web.Application(client_max_size=deps.max_body)
     app[DEPS] = deps
+    signer = None
+    if deps.auth_token and deps.public_url:
+        signer = Signer(deps.auth_token, deps.public_url.rstrip("/"))
+    app[INTAKE] = Intake(
+        signer, deps.max_body, deps.body_timeout, deps.account_sid, deps.extra_form_keys
+    )
     app[REJECTED] = Rejections(deps.metrics)
     app[IGNORED] = ThrottledLog(log, "SMS ignored", level=logging.INFO)
     app[HANDLING] = set()
@@ -119,69 +131,13 @@ async def _signed_form(request: web.Request) -> dict[str, str]:
     400 not exactly a form Twilio sends for this webhook, even when signed.
     """
     try:
-        return await _read_form(request, SCHEMAS[request.path])
-    except _Refused as refused:
+        return await read_form(request, request.app[INTAKE], SCHEMAS[request.path])
+    except Refused as refused:
         detail = f"{refused.reason} on {request.path} from {request.remote}"
         if refused.note:
             detail += f": {refused.note}"
         request.app[REJECTED].note(refused.reason, detail)
         raise refused.response from None
-
-
-class _Refused(Exception):
-    def __init__(self, reason: str, response: web.HTTPException, note: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.response = response
-        self.note = note
-
-
-def _forbidden(reason: str, note: str = "") -> _Refused:
-    return _Refused(reason, web.HTTPForbidden(text="invalid signature\n"), note)
-
-
-async def _read_form(request: web.Request, schema: Schema) -> dict[str, str]:
-    deps = request.app[DEPS]
-    signature = request.headers.get(SIGNATURE_HEADER)
-    if not deps.auth_token or not deps.public_url:
-        raise _forbidden("not_configured", "set twilio.auth_token and web.public_url")
-    if not signature:
-        raise _forbidden("no_signature")  # before reading the body: unsigned is cheap
-    if request.content_length is not None and request.content_length > deps.max_body:
-        too_large = web.HTTPRequestEntityTooLarge(
-            max_size=deps.max_body, actual_size=request.content_length
-        )
-        raise _Refused("too_large", too_large)
-    if request.content_type != "application/x-www-form-urlencoded" or (
-        request.charset not in (None, "utf-8", "utf8")
-    ):
-        raise _Refused("not_a_form", web.HTTPBadRequest(text="expected a UTF-8 form\n"))
-    body = await _body(request, deps.body_timeout)
-    try:
-        form = parse_form(body)
-    except FormError as exc:
-        raise _Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n")) from None
-    # Twilio signs the URL it called: ours as the public sees it, never request.url
-    # (behind a proxy the scheme and host differ). One HMAC: a forgery costs little.
-    url = deps.public_url.rstrip("/") + request.path_qs
-    if not signed(deps.auth_token, url, form, signature):
-        raise _forbidden("bad_signature")
-    try:
-        check(form, schema, deps.account_sid, deps.extra_form_keys)
-    except FormError as exc:
-        raise _Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n"), str(exc)) from None
-    return form
-
-
-async def _body(request: web.Request, timeout: float) -> bytes:  # noqa: ASYNC109
-    try:
-        async with asyncio.timeout(timeout):
-            return await request.read()  # 413 past client_max_size
-    except TimeoutError:
-        slow = web.HTTPRequestTimeout(text="request body too slow\n")
-        raise _Refused("slow_body", slow) from None
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise _Refused("too_large", exc) from None
 
 
 def _require(form: dict[str, str], *names: str) -> None:
@@ -194,31 +150,31 @@ async def incoming_sms(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     form = await _signed_form(request)
     phone, sid, body = form["From"], form["MessageSid"], form["Body"]
-    if not await deps.store.users.by_phone(phone):
-        deps.metrics.sms_received.labels("unknown_sender").inc()
-        request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
-        return _twiml()
-    now = time.time()
     handling = request.app[HANDLING]
     # Claimed before anything is done: of concurrent duplicates exactly one acts. A
     # claim that is not this process's own was left by one that died mid-way.
     if sid in handling:
         return _duplicate(request, sid)
+    sms = IncomingSms(sid, phone, body, time.time())
     handling.add(sid)
-    if not await deps.store.received.claim(IncomingSms(sid, phone, body, now), take_over=True):
-        handling.discard(sid)
-        return _duplicate(request, sid)
     try:
-        outcome = await handle_sms(deps.store, phone, body, now)
-        if not outcome.relay:
-            await deps.store.received.handled(sid, now)
+        # The common case, an answer: looked up and stored in one job of the group
+        # commit, committed before the 200. Commands are claimed, then handled.
+        users, taken = await deps.store.received.take_if_answer(
+            sms, partial(is_answer, body), take_over=True
+        )
+        if not users:
+            deps.metrics.sms_received.labels("unknown_sender").inc()
+            request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
+            return _twiml()
+        if taken is None:
+            outcome = await _command(deps.store, sms)
         else:
-            await deps.store.received.release(sid)
-    except Exception:
-        await deps.store.received.forget(sid)  # Twilio's retry gets its chance
-        raise
+            outcome = SmsOutcome(relay=True) if taken else None
     finally:
         handling.discard(sid)
+    if outcome is None:
+        return _duplicate(request, sid)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
         deps.metrics.sms_received.labels("command").inc()
@@ -226,8 +182,24 @@ async def incoming_sms(request: web.Request) -> web.Response:
         return _twiml(outcome.reply)
     deps.metrics.sms_received.labels("accepted").inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
-    deps.outbox.wake()
+    deps.outbox.accepted(sms)
     return _twiml()
+
+
+async def _command(store: Store, sms: IncomingSms) -> SmsOutcome | None:
+    """Claim an SMS, then act on it; None when it was claimed before (a copy)."""
+    if not await store.received.claim(sms, take_over=True):
+        return None
+    try:
+        outcome = await handle_sms(store, sms.from_phone, sms.body, sms.received_at)
+        if not outcome.relay:
+            await store.received.handled(sms.sid, sms.received_at)
+        else:
+            await store.received.release(sms.sid)
+    except Exception:
+        await store.received.forget(sms.sid)  # Twilio's retry gets its chance
+        raise
+    return outcome
 
 
 def _duplicate(request: web.Request, sid: str) -> web.Response:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from highlightd.core.commands import CommandError
 from highlightd.core.phones import mask_phone
+from highlightd.core.records import User
 from highlightd.core.replies import OPT_IN, OPT_OUT
+from highlightd.selfservice.commands import REGISTRY
 from highlightd.selfservice.dispatch import Desk, answer_sms
 from highlightd.store import Store
 
@@ -17,6 +20,20 @@ log = logging.getLogger(__name__)
 class SmsOutcome:
     relay: bool  # put it on the bus as an answer to IRC
     reply: str | None = None  # answered at once, by the webhook's TwiML
+
+
+def is_answer(body: str, users: list[User]) -> bool:
+    """Whether handle_sms would relay this SMS, known without I/O: then it is stored as an
+    answer in one write. It mirrors handle_sms's tests in the same order."""
+    word = body.strip().upper()
+    if word in OPT_OUT or word in ("HELP", "INFO"):
+        return False
+    if word in OPT_IN and any(u.opted_out for u in users):
+        return False
+    try:
+        return REGISTRY.read_sms(body) is None
+    except CommandError:
+        return False  # a command mistyped: answered by SMS, not relayed
 
 
 async def handle_sms(store: Store, phone: str, body: str, now: float) -> SmsOutcome:

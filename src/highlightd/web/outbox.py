@@ -11,10 +11,11 @@ remembers what it did with each MessageSid, so a copy is never said twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
-from highlightd.core.records import OutboxEntry
+from highlightd.core.records import IncomingSms, OutboxEntry
 from highlightd.infra.bus import REDIS_DOWN, Bus
 from highlightd.infra.retry import Backoff
 from highlightd.store import Store
@@ -27,7 +28,13 @@ PAGE = 500
 
 
 class Outbox:
-    """Moves accepted SMS from SQLite to the bus until they are confirmed."""
+    """Moves accepted SMS from SQLite to the bus until they are confirmed.
+
+    An answer the webhook just stored is handed over in memory and put on the bus at
+    once, with whatever else came meanwhile (one round trip, one write marking them
+    published). The sweep, once a SWEEP_INTERVAL, goes through the whole outbox:
+    confirmations, answers another process stored, and re-publication.
+    """
 
     def __init__(self, store: Store, bus: Bus, republish_after: float) -> None:
         self._store = store
@@ -36,29 +43,46 @@ class Outbox:
         self._wake = asyncio.Event()
         self._backoff = Backoff("redis (outbox)", log)
         self._epoch: str | None = None
+        self._fresh: list[IncomingSms] = []
+        self._next_sweep = float("-inf")
 
-    def wake(self) -> None:
+    def accepted(self, sms: IncomingSms) -> None:
+        """An answer committed to the outbox just now: on the bus as soon as can be."""
+        self._fresh.append(sms)
         self._wake.set()
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             try:
-                await self._sweep()
+                if loop.time() >= self._next_sweep or self._epoch is None:
+                    await self._sweep()
+                    self._next_sweep = loop.time() + SWEEP_INTERVAL
+                else:
+                    await self._publish_fresh(self._epoch)
             except REDIS_DOWN as exc:
+                self._next_sweep = float("-inf")  # the rows stay: a sweep finds them
                 await self._backoff.wait(exc)
                 continue
             except Exception:
                 # The rows stay in the outbox: the next sweep tries again.
+                self._next_sweep = float("-inf")
                 log.exception("outbox: sweep failed")
             else:
                 self._backoff.succeeded()
+            if self._fresh:
+                continue
             # A periodic sweep as well: confirmations come from the IRC side, and a
             # webhook in another process may have stored some.
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=SWEEP_INTERVAL)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(self._next_sweep - loop.time(), 0.0)):
+                    await self._wake.wait()
+
+    async def _publish_fresh(self, epoch: str) -> None:
+        fresh, self._fresh = self._fresh, []
+        await self._bus.publish_many(fresh)
+        await self._store.received.published([sms.sid for sms in fresh], epoch)
 
     async def _sweep(self) -> None:
         epoch = await self._bus.epoch()
@@ -74,11 +98,20 @@ class Outbox:
             if done:
                 await self._store.received.confirm(list(done))
                 confirmed += len(done)
-            for entry in page:
-                if entry.sms.sid not in done and self._due(entry, epoch, now):
-                    await self._bus.publish(entry.sms)
-                    await self._store.received.published(entry.sms.sid, epoch)
-                    published += 1
+            # What the webhook handed over goes with the fresh ones; what the sweep puts
+            # on the bus leaves them (it was committed before it was handed over).
+            fresh = {sms.sid for sms in self._fresh}
+            due = [
+                e.sms
+                for e in page
+                if e.sms.sid not in done and e.sms.sid not in fresh and self._due(e, epoch, now)
+            ]
+            if due:
+                await self._bus.publish_many(due)
+                sids = {sms.sid for sms in due}
+                self._fresh = [sms for sms in self._fresh if sms.sid not in sids]
+                await self._store.received.published(list(sids), epoch)
+                published += len(due)
         if confirmed or published:
             log.debug("outbox: %d answer(s) confirmed, %d put on the bus", confirmed, published)
 

@@ -1,0 +1,68 @@
+"""A load generator in a process of its own: POSTs prepared forms, prints what came back.
+
+The benchmarks measure the server's CPU time per request in their own process, so
+the client must not share it. Each request is prepared before the clock starts
+(the body already encoded, the signature already computed), as wrk's Lua script
+would: the client does no HMAC and no form encoding while it runs. Each prepared
+request is sent once at most (a MessageSid is never repeated).
+
+Not a benchmark itself (`make bench` runs bench_*.py only).
+
+Run: python loadgen.py URL CONCURRENCY SECONDS < requests.jsonl   (JSON lines of
+[body, signature]); prints `ready`, then one JSON object: sent, statuses, elapsed, cpu.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from collections import Counter
+
+import aiohttp
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run(url: str, concurrency: int, seconds: float, requests: list[list[str]]) -> None:
+    statuses: Counter[int] = Counter()
+    todo = iter(requests)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker(deadline: float) -> None:
+            for body, signature in todo:
+                if time.perf_counter() >= deadline:
+                    return
+                headers = {"Content-Type": FORM, "X-Twilio-Signature": signature}
+                async with http.post(url, data=body.encode(), headers=headers) as resp:
+                    await resp.read()
+                    statuses[resp.status] += 1
+
+        print("ready", flush=True)  # the server's CPU is read from here on
+        cpu, start = _cpu(), time.perf_counter()
+        deadline = start + seconds
+        await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
+        elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
+    print(
+        json.dumps(
+            {
+                "sent": statuses.total(),
+                "statuses": {str(k): v for k, v in statuses.items()},
+                "elapsed": elapsed,
+                "cpu": cpu,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    lines = [json.loads(line) for line in sys.stdin if line.strip()]
+    asyncio.run(run(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), lines))
