@@ -129,9 +129,9 @@ class PydleClient(QueuedClient):
                 try:
                     for line in lines.feed(data):
                         self._dispatch(line)
-                        # pydle's handlers race each other (a WHOIS future answered by
-                        # one line, awaited by another): give them the loop turns its
-                        # own readline loop gave between two lines.
+                        # pydle's handlers race each other (each line is handled in a
+                        # task): give them the loop turns its own readline loop gave
+                        # between two lines.
                         await asyncio.sleep(0)
                         await asyncio.sleep(0)
                     continue
@@ -179,7 +179,7 @@ class PydleClient(QueuedClient):
         self.closed_event.set()
 
     async def on_raw_001(self, message: Any) -> None:
-        # self.nickname is "<unregistered>" until pydle's WHOIS; 001 says who we are.
+        # self.nickname is "<unregistered>" until pydle renames it at 001; 001 says who we are.
         self._wire.own_nick = message.params[0]
         await super().on_raw_001(message)
 

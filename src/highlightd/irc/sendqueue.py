@@ -173,7 +173,7 @@ class SendQueue:
         window = self._head_window()
         line = next((line for line in window if line.key == key), None)
         if line is None:
-            return  # an answer to a line of pydle's own (WHOIS, MODE)
+            return  # an answer to a line of pydle's own (MODE, WHO)
         log.info("%s: %s refused a line: %s (%s)", self._network, target, reason, numeric)
         self._fail(line.group, DeliveryRefused(target, numeric, reason))
 

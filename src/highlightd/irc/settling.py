@@ -1,8 +1,8 @@
 """When who is in each wanted channel is known, so that an answer can be routed.
 
-pydle handles each line in a task of its own, and fills a channel's users from
-NAMES only after a WHOIS of each nick it did not know; the end of NAMES (366) is
-handled long before. Settled waits for both.
+pydle handles each line in a task of its own, so a channel's users from NAMES
+(353) may be filled after the end of NAMES (366) was handled (no WHOIS is sent
+any more: irc/queuedclient.py). Settled waits for both.
 """
 
 from __future__ import annotations
