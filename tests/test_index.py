@@ -99,3 +99,21 @@ def test_rebuild_keeps_casemapping_and_follows_of_users_still_registered() -> No
     assert index.casemapping == "ascii"
     assert index.follows() == {"alice_lunch": ALICE.id}
     assert [u.nick for u in index.match("alice_lunch bob_away")] == ["alice"]
+
+
+def test_the_index_from_the_stores_rows_is_the_one_from_records() -> None:
+    def row(u: User) -> tuple[object, ...]:
+        return (u.id, u.nick, u.phone, u.created_at, None, None, None, 0, None, None)
+
+    rows = {
+        "libera": ([row(ALICE), row(BOB)], [(1, "deploy"), (2, "build")], [(2, "nightly")]),
+        "oftc": ([row(CAROL)], [(3, "oftcword")], []),
+    }
+    built = UserIndex.from_rows(rows, [(1, "#quiet")])
+    assert len(built) == 3
+    assert built.user(3) == CAROL
+    net = built.network("libera", "rfc1459")
+    for text in ["alice: lunch?", "the nightly build", "the build", "deploy", "oftcword"]:
+        assert net.match(text) == libera().match(text), text
+    assert net.muted(1) == frozenset({"#quiet"})
+    assert net.registered("ALICE") == ALICE

@@ -8,11 +8,12 @@ the store; `highlightd explain` builds the same one from the store, offline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from highlightd.core.ircnames import nick_key
 from highlightd.core.matcher import Matcher, fold_words, irc_lower
+from highlightd.core.people import People, Row
 from highlightd.core.records import Keyword, User
 
 
@@ -30,12 +31,15 @@ class Why:
         return bool(self.nicks or self.followed or (self.keywords and not self.exceptions))
 
 
+Word = tuple[int, str]  # a keyword or exception word as stored: (user id, word)
+
+
 class NetworkIndex:
     """The registered users of one network, their keywords, and the nicks they go by now."""
 
-    def __init__(self, casemapping: str = "rfc1459") -> None:
+    def __init__(self, casemapping: str = "rfc1459", network: str = "") -> None:
         self.casemapping = casemapping
-        self._users: dict[int, User] = {}
+        self._users = People(network)
         self._by_key: dict[str, int] = {}  # nick_key(registered nick) -> user id
         self._nicks: Matcher[int] = Matcher(casemapping)
         self._keywords: Matcher[int] = Matcher(casemapping)
@@ -58,14 +62,33 @@ class NetworkIndex:
         self._following = {self.fold(nick): (nick, uid) for nick, uid in self._following.values()}
 
     def add_user(self, user: User) -> None:
-        self._users[user.id] = user
-        self._by_key[nick_key(user.nick)] = user.id
+        self._users.put(user)
+        key = nick_key(user.nick)
+        self._by_key[user.nick if key == user.nick else key] = user.id
         self._nicks.add(user.nick, user.id)
 
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """add_user for each user as the store's row (people.user_row), nicks folded in
+        one call and no User made until one is asked for (start-up)."""
+        ids = [row[0] for row in rows]
+        nicks = [row[1] for row in rows]
+        keys = nick_key("\n".join(nicks)).split("\n")
+        self._users.put_rows(ids, rows)
+        shared = [n if k == n else k for k, n in zip(keys, nicks, strict=True)]
+        self._by_key.update(zip(shared, ids, strict=True))
+        self._nicks.add_all(nicks, ids)
+
+    def add_words(self, words: Sequence[str], user_ids: Sequence[int], exception: bool) -> None:
+        """add_word for each (of users of this network), folded in one call (start-up)."""
+        (self._exceptions if exception else self._keywords).add_all(words, user_ids)
+
     def add_keyword(self, keyword: Keyword) -> None:
-        if keyword.user_id in self._users:
-            matcher = self._exceptions if keyword.exception else self._keywords
-            matcher.add(keyword.word, keyword.user_id)
+        self.add_word(keyword.user_id, keyword.word, keyword.exception)
+
+    def add_word(self, user_id: int, word: str, exception: bool) -> None:
+        """A keyword (or exception word) of a user of this network."""
+        if user_id in self._users:
+            (self._exceptions if exception else self._keywords).add(word, user_id)
 
     def mute(self, user_id: int, channels: frozenset[str]) -> None:
         if user_id in self._users:
@@ -81,14 +104,14 @@ class NetworkIndex:
     def registered(self, nick: str) -> User | None:
         """The user registered under this nick (not one they go by now)."""
         uid = self._by_key.get(nick_key(nick))
-        return None if uid is None else self._users[uid]
+        return None if uid is None else self._users.get(uid)
 
     # Matching
 
     def match(self, text: str) -> list[User]:
         """The users a line (IRC formatting stripped) highlights, in registration order."""
-        users = self._users
-        return [users[uid] for uid in sorted(self.match_ids(text)) if uid in users]
+        found = (self._users.get(uid) for uid in sorted(self.match_ids(text)))
+        return [user for user in found if user is not None]
 
     def match_ids(self, text: str) -> set[int]:
         """The ids of the users a line highlights: one tokenizing and folding per line."""
@@ -160,7 +183,6 @@ class UserIndex:
 
     def __init__(self) -> None:
         self._nets: dict[str, NetworkIndex] = {}
-        self._users: dict[int, User] = {}
 
     @classmethod
     def build(
@@ -171,16 +193,47 @@ class UserIndex:
     ) -> UserIndex:
         index = cls()
         for user in users:
-            index._users[user.id] = user
-            index._nets.setdefault(user.network, NetworkIndex()).add_user(user)
+            index._network(user.network).add_user(user)
         for keyword in keywords:
-            owner = index._users.get(keyword.user_id)
+            owner = index.user(keyword.user_id)
             if owner is not None:
                 index._nets[owner.network].add_keyword(keyword)
         for uid, channels in (muted or {}).items():
-            owner = index._users.get(uid)
+            owner = index.user(uid)
             if owner is not None:
                 index._nets[owner.network].mute(uid, channels)
+        return index
+
+    def _network(self, name: str) -> NetworkIndex:
+        net = self._nets.get(name)
+        if net is None:
+            net = self._nets[name] = NetworkIndex(network=name)
+        return net
+
+    @classmethod
+    def from_rows(
+        cls,
+        networks: Mapping[str, tuple[Sequence[Row], Sequence[Word], Sequence[Word]]],
+        muted: Iterable[tuple[int, str]] = (),
+    ) -> UserIndex:
+        """The index straight from the store's rows, with no record per user or keyword:
+        per network, its users (people.user_row's columns), keywords and exception words
+        as (user id, word); mutes as (user id, folded channel)."""
+        index = cls()
+        for name, (users, keywords, exceptions) in networks.items():
+            net = index._network(name)
+            net.add_rows(users)
+            for exception, words in ((False, keywords), (True, exceptions)):
+                if words:
+                    ids, spellings = zip(*words, strict=True)
+                    net.add_words(spellings, ids, exception)
+        channels: dict[int, set[str]] = {}
+        for uid, channel in muted:
+            channels.setdefault(uid, set()).add(channel)
+        for uid, folded in channels.items():
+            owner = index.user(uid)
+            if owner is not None:
+                index._nets[owner.network].mute(uid, frozenset(folded))
         return index
 
     def carry_over(self, previous: UserIndex) -> None:
@@ -196,16 +249,20 @@ class UserIndex:
                     net._follow(nick, uid)
 
     def __len__(self) -> int:
-        return len(self._users)
+        return sum(len(net._users) for net in self._nets.values())
 
     def user(self, user_id: int) -> User | None:
-        return self._users.get(user_id)
+        for net in self._nets.values():
+            user = net.user(user_id)
+            if user is not None:
+                return user
+        return None
 
     def network(self, name: str, casemapping: str) -> NetworkIndex:
         """One network's index, folding names under the casemapping its server announced."""
         net = self._nets.get(name)
         if net is None:
-            net = self._nets[name] = NetworkIndex(casemapping)
+            net = self._nets[name] = NetworkIndex(casemapping, name)
         elif net.casemapping != casemapping:
             net.set_casemapping(casemapping)
         return net
