@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from highlightd.core.index import NetworkIndex, UserIndex
 from highlightd.core.records import User
@@ -14,16 +15,25 @@ from highlightd.store import Store
 log = logging.getLogger(__name__)
 
 # How often another process's writes (a `users add`, a STOP taken by `--role web`) are
-# looked for: PRAGMA data_version is one round trip to the database thread.
+# looked for: one read of the store's registry version (a counter its triggers move)
+# and PRAGMA data_version.
 POLL_INTERVAL = 0.5
 
 
 class Directory:
-    def __init__(self, store: Store) -> None:
+    """The users index, reloaded when anyone changed who is registered (and only then):
+    this process's writes count at once (Store.changes, no I/O), another's within
+    POLL_INTERVAL. `also` is read again after each reload, and whenever another
+    process committed anything (the spend book: it may have sent, or forgotten)."""
+
+    def __init__(self, store: Store, also: Callable[[], Awaitable[None]] | None = None) -> None:
         self._store = store
+        self._also = also
+        self._data = -1  # PRAGMA data_version as last polled
         self._index = UserIndex()
-        self._version: tuple[int, int] = (-1, -1)
-        self._polled = -1  # PRAGMA data_version as last read
+        self._changes = -1  # Store.changes when the index was read
+        self._version = -1  # the store's registry version the index was read at
+        self._outside = False  # the watcher saw a change the index does not hold
         self._stale = False  # reload at the next catch_up, whatever the versions say
 
     def user(self, user_id: int) -> User | None:
@@ -67,8 +77,13 @@ class Directory:
                 await self.refresh()
 
     async def refresh(self) -> None:
-        """Ask the database whether another connection committed; reload if anything did."""
-        self._polled = await self._store.data_version()
+        """Ask the database whether anyone changed who is registered; reload if so."""
+        registry, data = await self._store.versions()
+        if registry != self._version:
+            self._outside = True
+        elif data != self._data and self._data != -1 and self._also is not None:
+            await self._also()  # another process committed, not to the users
+        self._data = data
         await self.catch_up()
 
     def stale(self) -> None:
@@ -76,20 +91,19 @@ class Directory:
         self._stale = True
 
     async def catch_up(self) -> None:
-        """Reload if this process wrote, or the watcher saw another's commit (no I/O if not)."""
-        version = (self._polled, self._store.changes)
-        if version == self._version and not self._stale:
+        """Reload if this process wrote, or the watcher saw a change (no I/O if not)."""
+        changes = self._store.changes
+        if changes == self._changes and not (self._outside or self._stale):
             return
-        if self._stale:
-            self._stale = False
-            version = (await self._store.data_version(), self._store.changes)
-            self._polled = version[0]
-        index = await self._store.user_index()
+        self._outside = self._stale = False
+        index, version = await self._store.registry()
         # Taken from the index in use now, not before the await: a NICK change
         # followed meanwhile, or another refresh, would otherwise be undone.
         index.carry_over(self._index)
-        self._index = index
-        if self._version != (-1, -1):
+        first = self._changes == -1
+        self._index, self._changes, self._version = index, changes, version
+        if not first:
             # Every self-service command changes the store: not worth a line at INFO.
             log.debug("registered users reloaded: %d", len(self._index))
-        self._version = version
+        if self._also is not None:
+            await self._also()

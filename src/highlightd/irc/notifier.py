@@ -92,7 +92,7 @@ class Notifier:
             return
         now = self._clock()
         for user in heard.users:
-            known, in_flight = await spend_of(self._store, user, now, rules)
+            known, in_flight = spend_of(self._sender.book, user, now, rules)  # no I/O
             ctx = Context(
                 now=now,
                 bot_nick=network.own_nick,

@@ -31,6 +31,7 @@ from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.sms.delivery import opt_out
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
+from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Sender:
         self._metrics = metrics
         self._clock = clock  # the daemon's: decisions, budgets, sms.max_delay
         self._settings = settings
+        # What is spent and on its way, for the decisions: every change to it is made here.
+        self.book = SpendBook(store, clock)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
         # Says once that Twilio is failing, and once that it is back.
@@ -63,14 +66,18 @@ class Sender:
 
     async def send(self, user: User, body: str, kind: str, releasing: tuple[int, ...] = ()) -> None:
         """Send body to user: in the outbox now (with the held highlights it releases)."""
-        await self._store.outgoing.add(
-            user.id, user.phone, body, kind, segments(body), self._clock(), releasing
+        at, count = self._clock(), segments(body)
+        sms_id = await self._store.outgoing.add(
+            user.id, user.phone, body, kind, count, at, releasing
         )
+        self.book.decided(sms_id, user.id, at, count)
         self._wake.set()
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
-        await self._store.outgoing.add(None, phone, text, "bounce", segments(text), self._clock())
+        at, count = self._clock(), segments(text)
+        sms_id = await self._store.outgoing.add(None, phone, text, "bounce", count, at)
+        self.book.decided(sms_id, None, at, count)
         self._wake.set()
 
     async def run(self) -> None:
@@ -136,7 +143,7 @@ class Sender:
                 await self._sent(sms, user, found, "found in Twilio's list after an unclear answer")
                 return
         if user is not None and not _wants_sms(user, self._clock()):
-            await self._store.outgoing.fail(sms.id, "opted out or paused before it went out")
+            await self._fail(sms, "opted out or paused before it went out")
             log.info(
                 "SMS %d (%s) to %s dropped: opted out or paused",
                 sms.id,
@@ -155,6 +162,11 @@ class Sender:
             return
         await self._sent(sms, user, sent, None)
 
+    async def _fail(self, sms: OutgoingSms, why: str) -> None:
+        """Given up: kept in the outbox for the record, no longer counted."""
+        await self._store.outgoing.fail(sms.id, why)
+        self.book.dropped(sms.id)
+
     async def _look_up(self, sms: OutgoingSms) -> SentSms | None:
         """The message an earlier attempt created, if any, and not another SMS's."""
         since = (sms.first_try_at or time.time()) - CLOCK_SLACK
@@ -170,7 +182,7 @@ class Sender:
             await self._not_now(sms, state, exc, expired and exc.retryable)
             return
         self._metrics.sms_sent.labels("failed").inc()
-        await self._store.outgoing.fail(sms.id, str(exc))
+        await self._fail(sms, str(exc))
         if exc.code == OPTED_OUT:
             await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
         else:
@@ -199,7 +211,7 @@ class Sender:
 
     async def _give_up(self, sms: OutgoingSms, why: str, maybe_sent: bool) -> None:
         self._metrics.sms_sent.labels("expired").inc()
-        await self._store.outgoing.fail(sms.id, why)
+        await self._fail(sms, why)
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
             sms.id,
@@ -216,6 +228,7 @@ class Sender:
         self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
         await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
         if self._outage.down:

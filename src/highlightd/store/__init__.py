@@ -41,6 +41,16 @@ def _index_rows(conn: sqlite3.Connection) -> tuple[dict[str, _NetworkRows], list
     }, conn.execute("SELECT user_id, channel_key FROM muted").fetchall()
 
 
+def _registry_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT n FROM registry_version").fetchone()[0])
+
+
+def _registry_rows(
+    conn: sqlite3.Connection,
+) -> tuple[tuple[dict[str, _NetworkRows], list[Any]], int]:
+    return _index_rows(conn), _registry_version(conn)
+
+
 class Store:
     """The one place that speaks SQL: `store.users`, `.sent`, `.outgoing`, `.received`,
     `.held`, `.registrations`, `.relayed`, `.privacy`, over one database."""
@@ -68,19 +78,33 @@ class Store:
         """How many writes this process made to users, keywords and mutes."""
         return self._database.changes
 
+    async def versions(self) -> tuple[int, int]:
+        """Two numbers, in one read: the registry version, which every change to users,
+        keywords and mutes moves, whichever process made it (schema 8's triggers); and
+        PRAGMA data_version, which any other connection's commit moves."""
+        async with self._database.conn.execute(
+            "SELECT n, data_version FROM registry_version, pragma_data_version"
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
     async def user_index(self) -> UserIndex:
+        return (await self.registry())[0]
+
+    async def registry(self) -> tuple[UserIndex, int]:
         """Registered users, their keywords and mutes, indexed for matching lines (core.index).
 
         Read as rows in one snapshot and indexed without a record per keyword: with
         100,000 users this is most of the start-up.
         """
-        networks, muted = await self._database.reading(_index_rows)
+        (networks, muted), version = await self._database.reading(_registry_rows)
         # Hundreds of thousands of objects, none of them garbage: a collection run
         # every 700 of them only scans what is being built (a third of the time).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return UserIndex.from_rows(networks, muted)
+            return UserIndex.from_rows(networks, muted), version
         finally:
             if collecting:
                 gc.enable()

@@ -161,4 +161,34 @@ MIGRATIONS: Sequence[str] = (
         at REAL NOT NULL
     );
     """,
+    # 7: reserved for another change in progress (kept empty here).
+    "",
+    # 8: a counter of every change to who is registered and what highlights them, so
+    # that a running daemon learns of another process's writes (the CLI, --role web)
+    # by one cheap read, and reloads its users only then.
+    """
+    CREATE TABLE registry_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n INTEGER NOT NULL
+    );
+    INSERT INTO registry_version (id, n) VALUES (1, 0);
+    CREATE TRIGGER users_insert_counted AFTER INSERT ON users
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER users_update_counted AFTER UPDATE ON users
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER users_delete_counted AFTER DELETE ON users
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER keywords_insert_counted AFTER INSERT ON keywords
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER keywords_update_counted AFTER UPDATE ON keywords
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER keywords_delete_counted AFTER DELETE ON keywords
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER muted_insert_counted AFTER INSERT ON muted
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER muted_update_counted AFTER UPDATE ON muted
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER muted_delete_counted AFTER DELETE ON muted
+    BEGIN UPDATE registry_version SET n = n + 1; END;
+    """,
 )
