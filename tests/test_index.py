@@ -117,3 +117,16 @@ def test_the_index_from_the_stores_rows_is_the_one_from_records() -> None:
         assert net.match(text) == libera().match(text), text
     assert net.muted(1) == frozenset({"#quiet"})
     assert net.registered("ALICE") == ALICE
+
+
+@pytest.mark.parametrize("casemapping", ["rfc1459", "ascii"])
+def test_a_registered_nick_is_found_by_its_stored_identity(casemapping: str) -> None:
+    brackets = User(4, "libera", "[al]", "+15551230004", 0.0)
+    net = UserIndex.build([ALICE, brackets], []).network("libera", casemapping)
+    assert net.registered("ALICE") == ALICE
+    assert net.registered("{AL}") == brackets  # nick_key folds as rfc1459, always
+    assert net.owner("[AL]") == 4
+    later = User(5, "libera", "dan", "+15551230005", 0.0)
+    net.add_user(later)  # after the lookups above
+    assert net.registered("Dan") == later
+    assert net.registered("bob") is None

@@ -40,7 +40,9 @@ class NetworkIndex:
     def __init__(self, casemapping: str = "rfc1459", network: str = "") -> None:
         self.casemapping = casemapping
         self._users = People(network)
-        self._by_key: dict[str, int] = {}  # nick_key(registered nick) -> user id
+        # nick_key(registered nick) -> user id: only made under another casemapping
+        # than rfc1459, since under it the nicks' matcher holds the same keys.
+        self._by_key: dict[str, int] | None = None
         self._nicks: Matcher[int] = Matcher(casemapping)
         self._keywords: Matcher[int] = Matcher(casemapping)
         self._exceptions: Matcher[int] = Matcher(casemapping)
@@ -63,8 +65,8 @@ class NetworkIndex:
 
     def add_user(self, user: User) -> None:
         self._users.put(user)
-        key = nick_key(user.nick)
-        self._by_key[user.nick if key == user.nick else key] = user.id
+        if self._by_key is not None:
+            self._by_key[nick_key(user.nick)] = user.id
         self._nicks.add(user.nick, user.id)
 
     def add_rows(self, rows: Sequence[Row]) -> None:
@@ -72,10 +74,8 @@ class NetworkIndex:
         one call and no User made until one is asked for (start-up)."""
         ids = [row[0] for row in rows]
         nicks = [row[1] for row in rows]
-        keys = nick_key("\n".join(nicks)).split("\n")
         self._users.put_rows(ids, rows)
-        shared = [n if k == n else k for k, n in zip(keys, nicks, strict=True)]
-        self._by_key.update(zip(shared, ids, strict=True))
+        self._by_key = None  # made again when needed
         self._nicks.add_all(nicks, ids)
 
     def add_words(self, words: Sequence[str], user_ids: Sequence[int], exception: bool) -> None:
@@ -103,7 +103,7 @@ class NetworkIndex:
 
     def registered(self, nick: str) -> User | None:
         """The user registered under this nick (not one they go by now)."""
-        uid = self._by_key.get(nick_key(nick))
+        uid = self._registered_id(nick)
         return None if uid is None else self._users.get(uid)
 
     # Matching
@@ -138,7 +138,15 @@ class NetworkIndex:
     def owner(self, nick: str) -> int | None:
         """The registered user who goes by this nick now, if any."""
         followed = self._following.get(self.fold(nick))
-        return followed[1] if followed is not None else self._by_key.get(nick_key(nick))
+        return followed[1] if followed is not None else self._registered_id(nick)
+
+    def _registered_id(self, nick: str) -> int | None:
+        key = nick_key(nick)
+        if self.casemapping == "rfc1459":
+            return self._nicks.owner_of(key)  # nick_key folds as rfc1459 does
+        if self._by_key is None:
+            self._by_key = {nick_key(self._users.nick(uid)): uid for uid in self._users}
+        return self._by_key.get(key)
 
     def current_nick(self, user: User) -> str:
         """The nick a user goes by now: the followed one while renamed, else their own."""

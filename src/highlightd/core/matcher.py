@@ -104,17 +104,16 @@ class Matcher(Generic[K]):
 
     def add_all(self, words: Sequence[str], owners: Sequence[K]) -> None:
         """add(words[i], owners[i]) for each i, folded in one call (start-up): into an
-        empty matcher, distinct words are indexed without a Python step per word."""
+        empty matcher, distinct words are indexed without a Python step per word, and
+        trusted to be one IRC word each (as the store keeps them)."""
         words = list(words)
         joined = " ".join(words)
-        if _WORD.findall(joined) != words:  # not each one IRC word: add says which
-            for word, owner in zip(words, owners, strict=True):
-                self.add(word, owner)
-            return
         folded = joined.translate(self._table)
         keys = words if folded == joined else folded.split(" ")  # mostly folded already
-        fresh: dict[str, K | set[K]] = dict(zip(keys, owners, strict=True))
-        if self._index or len(fresh) < len(keys):  # shared words: one at a time
+        fresh: dict[str, K | set[K]] = dict(zip(keys, owners, strict=False))
+        # Each word was checked when it was stored; one that was not (a database edited
+        # by hand) would only never match, but a space in one would shift the rest.
+        if self._index or len(fresh) < len(words) or joined.count(" ") >= len(words):
             for word, owner in zip(words, owners, strict=True):
                 self.add(word, owner)
             return
@@ -181,6 +180,11 @@ class Matcher(Generic[K]):
             else:
                 found.add(held)
         return found
+
+    def owner_of(self, folded: str) -> K | None:
+        """The one owner of a word (already folded); None if none, or several."""
+        held = self._index.get(folded)
+        return None if held is None or isinstance(held, set) else held
 
     def owns(self, folded: str, owner: K) -> bool:
         """Whether owner registered this word (already folded)."""

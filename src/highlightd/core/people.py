@@ -7,7 +7,7 @@ of the start-up, and most are never asked for between two reloads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from highlightd.core.records import User
@@ -39,7 +39,7 @@ class People:
     def __contains__(self, user_id: object) -> bool:
         return user_id in self._by_id
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[int]:
         return iter(self._by_id)
 
     def put(self, user: User) -> None:
@@ -48,6 +48,11 @@ class People:
     def put_rows(self, ids: Sequence[int], rows: Sequence[Row]) -> None:
         """Rows as user_row takes them, each under its id (ids[i] is rows[i][0])."""
         self._by_id.update(zip(ids, rows, strict=True))
+
+    def nick(self, user_id: int) -> str:
+        """The registered nick of a user here, without making its User."""
+        held = self._by_id[user_id]
+        return held.nick if isinstance(held, User) else str(held[1])
 
     def get(self, user_id: int) -> User | None:
         held = self._by_id.get(user_id)

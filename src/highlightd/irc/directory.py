@@ -36,6 +36,11 @@ class Directory:
         self._outside = False  # the watcher saw a change the index does not hold
         self._stale = False  # reload at the next catch_up, whatever the versions say
 
+    @property
+    def index(self) -> UserIndex:
+        """Every network's users as loaded last."""
+        return self._index
+
     def user(self, user_id: int) -> User | None:
         return self._index.user(user_id)
 
