@@ -130,3 +130,15 @@ def test_a_registered_nick_is_found_by_its_stored_identity(casemapping: str) -> 
     net.add_user(later)  # after the lookups above
     assert net.registered("Dan") == later
     assert net.registered("bob") is None
+
+
+def test_users_and_keywords_added_after_a_line_match_the_next() -> None:
+    net = libera()
+    assert net.match("dan: zorb?") == []  # the first line: what a line is looked up in
+    dan = User(5, "libera", "Dan", "+15551230005", 0.0)
+    net.add_user(dan)
+    net.add_keyword(Keyword(1, "Zorb", False))
+    assert net.match("DAN: hi") == [dan]
+    assert net.match("zorb!") == [ALICE]
+    net.set_casemapping("ascii")
+    assert net.match("dan zorb") == [ALICE, dan]

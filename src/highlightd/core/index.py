@@ -50,6 +50,9 @@ class NetworkIndex:
         # The nicks users go by now: folded -> (as written, user id).
         self._following: dict[str, tuple[str, int]] = {}
         self._muted: dict[int, frozenset[str]] = {}  # user id -> folded channel names
+        # Every folded nick and keyword, made at the first line: most lines hold none,
+        # and one look tells so (exception words need not be in it).
+        self._heard: set[str] | None = None
 
     def fold(self, name: str) -> str:
         return irc_lower(name, self.casemapping)
@@ -60,6 +63,7 @@ class NetworkIndex:
             return
         for matcher in (self._nicks, self._keywords, self._exceptions, self._followed):
             matcher.set_casemapping(casemapping)
+        self._heard = None
         self.casemapping = casemapping
         self._following = {self.fold(nick): (nick, uid) for nick, uid in self._following.values()}
 
@@ -68,6 +72,8 @@ class NetworkIndex:
         if self._by_key is not None:
             self._by_key[nick_key(user.nick)] = user.id
         self._nicks.add(user.nick, user.id)
+        if self._heard is not None:
+            self._heard.add(self.fold(user.nick))
 
     def add_rows(self, rows: Sequence[Row]) -> None:
         """add_user for each user as the store's row (people.user_row), nicks folded in
@@ -75,12 +81,13 @@ class NetworkIndex:
         ids = [row[0] for row in rows]
         nicks = [row[1] for row in rows]
         self._users.put_rows(ids, rows)
-        self._by_key = None  # made again when needed
+        self._by_key = self._heard = None  # made again when needed
         self._nicks.add_all(nicks, ids)
 
     def add_words(self, words: Sequence[str], user_ids: Sequence[int], exception: bool) -> None:
         """add_word for each (of users of this network), folded in one call (start-up)."""
         (self._exceptions if exception else self._keywords).add_all(words, user_ids)
+        self._heard = None
 
     def add_keyword(self, keyword: Keyword) -> None:
         self.add_word(keyword.user_id, keyword.word, keyword.exception)
@@ -89,6 +96,8 @@ class NetworkIndex:
         """A keyword (or exception word) of a user of this network."""
         if user_id in self._users:
             (self._exceptions if exception else self._keywords).add(word, user_id)
+            if self._heard is not None and not exception:
+                self._heard.add(self.fold(word))
 
     def mute(self, user_id: int, channels: frozenset[str]) -> None:
         if user_id in self._users:
@@ -117,6 +126,11 @@ class NetworkIndex:
         """The ids of the users a line highlights: one tokenizing and folding per line."""
         folded = fold_words(text, self.casemapping)
         if not folded:
+            return set()
+        heard = self._heard
+        if heard is None:
+            heard = self._heard = self._nicks.words() | self._keywords.words()
+        if heard.isdisjoint(folded) and not self._following:
             return set()
         ids = self._nicks.owners(folded)
         if self._following:

@@ -181,6 +181,10 @@ class Matcher(Generic[K]):
                 found.add(held)
         return found
 
+    def words(self) -> set[str]:
+        """Every word held, folded."""
+        return set(self._index)
+
     def owner_of(self, folded: str) -> K | None:
         """The one owner of a word (already folded); None if none, or several."""
         held = self._index.get(folded)
