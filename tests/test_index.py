@@ -142,3 +142,14 @@ def test_users_and_keywords_added_after_a_line_match_the_next() -> None:
     assert net.match("zorb!") == [ALICE]
     net.set_casemapping("ascii")
     assert net.match("dan zorb") == [ALICE, dan]
+
+
+def test_an_index_read_again_is_folded_as_the_server_said() -> None:
+    row = (4, "[al]", "+15551230004", 0.0, None, None, None, 0, None, None)
+    rows = {"libera": ([row], [(4, "Zorb[1]")], [])}
+    built = UserIndex.from_rows(rows, casemappings={"libera": "ascii"})
+    assert built.casemappings() == {"libera": "ascii"}
+    net = built.network("libera", "ascii")
+    assert [u.id for u in net.match("[AL] zorb[1]")] == [4]
+    assert net.match("{al} zorb{1}") == []  # ascii: brackets are not braces
+    assert net.registered("{AL}") is not None  # the stored identity folds as rfc1459

@@ -31,6 +31,7 @@ class Why:
         return bool(self.nicks or self.followed or (self.keywords and not self.exceptions))
 
 
+RFC1459 = "rfc1459"  # IRC's default casemapping, and the one nick_key folds by
 Word = tuple[int, str]  # a keyword or exception word as stored: (user id, word)
 
 
@@ -156,10 +157,12 @@ class NetworkIndex:
 
     def _registered_id(self, nick: str) -> int | None:
         key = nick_key(nick)
-        if self.casemapping == "rfc1459":
+        if self.casemapping == RFC1459:
             return self._nicks.owner_of(key)  # nick_key folds as rfc1459 does
         if self._by_key is None:
-            self._by_key = {nick_key(self._users.nick(uid)): uid for uid in self._users}
+            ids = list(self._users)
+            keys = nick_key("\n".join(self._users.nick(uid) for uid in ids)).split("\n")
+            self._by_key = dict(zip(keys, ids, strict=True))
         return self._by_key.get(key)
 
     def current_nick(self, user: User) -> str:
@@ -237,13 +240,15 @@ class UserIndex:
         cls,
         networks: Mapping[str, tuple[Sequence[Row], Sequence[Word], Sequence[Word]]],
         muted: Iterable[tuple[int, str]] = (),
+        casemappings: Mapping[str, str] | None = None,
     ) -> UserIndex:
         """The index straight from the store's rows, with no record per user or keyword:
         per network, its users (people.user_row's columns), keywords and exception words
-        as (user id, word); mutes as (user id, folded channel)."""
+        as (user id, word); mutes as (user id, folded channel). Folded at once under
+        each network's casemapping when known (a reload: its server announced it)."""
         index = cls()
         for name, (users, keywords, exceptions) in networks.items():
-            net = index._network(name)
+            net = index._nets[name] = NetworkIndex((casemappings or {}).get(name, RFC1459), name)
             net.add_rows(users)
             for exception, words in ((False, keywords), (True, exceptions)):
                 if words:
@@ -257,6 +262,10 @@ class UserIndex:
             if owner is not None:
                 index._nets[owner.network].mute(uid, frozenset(folded))
         return index
+
+    def casemappings(self) -> dict[str, str]:
+        """Each network's casemapping, as its server announced it."""
+        return {name: net.casemapping for name, net in self._nets.items()}
 
     def carry_over(self, previous: UserIndex) -> None:
         """Take from the index this one replaces each network's casemapping and who is

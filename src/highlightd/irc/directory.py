@@ -101,7 +101,8 @@ class Directory:
         if changes == self._changes and not (self._outside or self._stale):
             return
         self._outside = self._stale = False
-        index, version = await self._store.registry()
+        # Folded as the servers said at once: folding again after would double the work.
+        index, version = await self._store.registry(self._index.casemappings())
         # Taken from the index in use now, not before the await: a NICK change
         # followed meanwhile, or another refresh, would otherwise be undone.
         index.carry_over(self._index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,9 @@ class Store:
     async def user_index(self) -> UserIndex:
         return (await self.registry())[0]
 
-    async def registry(self) -> tuple[UserIndex, int]:
+    async def registry(
+        self, casemappings: Mapping[str, str] | None = None
+    ) -> tuple[UserIndex, int]:
         """Registered users, their keywords and mutes, indexed for matching lines (core.index).
 
         Read as rows in one snapshot and indexed without a record per keyword: with
@@ -104,7 +107,7 @@ class Store:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return UserIndex.from_rows(networks, muted), version
+            return UserIndex.from_rows(networks, muted, casemappings), version
         finally:
             if collecting:
                 gc.enable()
