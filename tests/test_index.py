@@ -146,7 +146,8 @@ def test_users_and_keywords_added_after_a_line_match_the_next() -> None:
 
 def test_an_index_read_again_is_folded_as_the_server_said() -> None:
     row = (4, "[al]", "+15551230004", 0.0, None, None, None, 0, None, None)
-    rows = {"libera": ([row], [(4, "Zorb[1]")], [])}
+    none: list[tuple[int, str]] = []
+    rows = {"libera": ([row], [(4, "Zorb[1]")], none)}
     built = UserIndex.from_rows(rows, casemappings={"libera": "ascii"})
     assert built.casemappings() == {"libera": "ascii"}
     net = built.network("libera", "ascii")
