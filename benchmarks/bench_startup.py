@@ -74,7 +74,7 @@ async def traced(path: Path) -> dict[str, float]:
     try:
         gc.collect()
         tracemalloc.start()
-        index, _ = await store.registry()
+        index, _ = await store.registry.load()
         index.network(NETWORK, "rfc1459").match_ids("a first line")  # what it builds
         gc.collect()
         held, peak = tracemalloc.get_traced_memory()

@@ -154,3 +154,38 @@ def test_an_index_read_again_is_folded_as_the_server_said() -> None:
     assert [u.id for u in net.match("[AL] zorb[1]")] == [4]
     assert net.match("{al} zorb{1}") == []  # ascii: brackets are not braces
     assert net.registered("{AL}") is not None  # the stored identity folds as rfc1459
+
+
+def test_no_users_under_another_casemapping() -> None:
+    net = UserIndex.build([], []).network("libera", "ascii")
+    assert net.owner("alice") is None
+    assert net.registered("alice") is None
+
+
+def test_a_patch_reads_users_again_as_they_are_now() -> None:
+    index = UserIndex.build([ALICE, BOB, CAROL], KEYWORDS)
+    net = index.network("libera", "rfc1459")
+    net.renamed("alice", "alice_away")
+    net.renamed("bob", "bob_away")
+
+    def row(u: User, opted_out: int = 0) -> tuple[object, ...]:
+        return (u.network, u.id, u.nick, u.phone, u.created_at, None, None, None, opted_out)
+
+    # alice opted out and changed keywords; bob unregistered; dan new (on libera)
+    dan = User(5, "libera", "dan", "+15551230005", 0.0)
+    index.patch(
+        [1, 2, 5],
+        [(*row(ALICE, 1), None, None), (*row(dan), None, None)],
+        [(1, "ship", 0), (5, "deploy", 0)],
+        [(1, "#quiet")],
+    )
+    alice = index.user(1)
+    assert alice is not None and alice.opted_out
+    assert index.user(2) is None
+    assert [u.id for u in net.match("deploy")] == [5]  # alice's old keyword is gone
+    assert [u.id for u in net.match("ship it")] == [1]
+    assert net.match("bob: build") == []
+    assert net.muted(1) == frozenset({"#quiet"})
+    assert net.follows() == {"alice_away": 1}  # bob's is gone with him
+    assert [u.id for u in net.match("alice_away: hi")] == [1]
+    assert [u.id for u in index.network("oftc", "rfc1459").match("oftcword")] == [3]

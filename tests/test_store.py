@@ -295,11 +295,11 @@ async def test_directory_refresh_sees_users_added_elsewhere(store: Store, db_pat
     assert directory.match("libera", "rfc1459", "hi alice") == set()
 
 
-async def test_the_registry_version_moves_with_users_keywords_and_mutes_only(
+async def test_the_change_log_moves_with_users_keywords_and_mutes_only(
     store: Store, db_path: Path
 ) -> None:
     async def version() -> int:
-        return (await store.versions())[0]
+        return (await store.registry.versions())[0]
 
     seen = [await version()]
 
@@ -328,3 +328,24 @@ async def test_the_registry_version_moves_with_users_keywords_and_mutes_only(
     assert await moved()
     await store.users.remove("libera", nick_key("alice"))
     assert await moved()
+
+
+async def test_the_directory_patches_in_the_users_changed(store: Store, db_path: Path) -> None:
+    directory = Directory(store)
+    alice = await add(store, "alice")
+    await directory.refresh()
+    index = directory.index
+    await store.registrations.add_keyword(alice.id, "deploy", "deploy", False)
+    await directory.catch_up()  # our own write: no poll needed
+    assert directory.match("libera", "rfc1459", "deploy") == {alice.id}
+    other = await Store.open(db_path)  # the CLI
+    try:
+        bob = await add(other, "bob", BOB)
+        await other.users.set_opted_out(ALICE, True)
+    finally:
+        await other.close()
+    await directory.refresh()
+    assert directory.match("libera", "rfc1459", "bob deploy") == {alice.id, bob.id}
+    patched = directory.user(alice.id)
+    assert patched is not None and patched.opted_out
+    assert directory.index is index  # patched in place, not read whole again

@@ -152,6 +152,23 @@ class Matcher(Generic[K]):
         self._pairs -= 1
         self._spelled.pop((key, owner), None)
 
+    def drop(self, owner: K) -> None:
+        """Unregister every word of owner: a pass over all the words."""
+        index = self._index
+        for key, held in list(index.items()):
+            if isinstance(held, set):
+                if owner not in held:
+                    continue
+                held.discard(owner)
+                if len(held) == 1:
+                    index[key] = next(iter(held))
+            elif held == owner:
+                del index[key]
+            else:
+                continue
+            self._pairs -= 1
+            self._spelled.pop((key, owner), None)
+
     def set_casemapping(self, casemapping: str) -> None:
         """Re-fold every stored word: the server announces CASEMAPPING only after we connect."""
         old, spelled = self._index, self._spelled

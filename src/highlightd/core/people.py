@@ -45,6 +45,9 @@ class People:
     def put(self, user: User) -> None:
         self._by_id[user.id] = user
 
+    def remove(self, user_id: int) -> None:
+        self._by_id.pop(user_id, None)
+
     def put_rows(self, ids: Sequence[int], rows: Sequence[Row]) -> None:
         """Rows as user_row takes them, each under its id (ids[i] is rows[i][0])."""
         self._by_id.update(zip(ids, rows, strict=True))

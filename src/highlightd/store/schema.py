@@ -163,32 +163,31 @@ MIGRATIONS: Sequence[str] = (
     """,
     # 7: reserved for another change in progress (kept empty here).
     "",
-    # 8: a counter of every change to who is registered and what highlights them, so
-    # that a running daemon learns of another process's writes (the CLI, --role web)
-    # by one cheap read, and reloads its users only then.
+    # 8: which users changed (their row, keywords or mutes), in order, whoever changed
+    # them: a running daemon reads what changed since it last looked and reloads only
+    # those users. The daemon deletes what it applied.
     """
-    CREATE TABLE registry_version (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        n INTEGER NOT NULL
+    CREATE TABLE registry_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL
     );
-    INSERT INTO registry_version (id, n) VALUES (1, 0);
-    CREATE TRIGGER users_insert_counted AFTER INSERT ON users
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER users_update_counted AFTER UPDATE ON users
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER users_delete_counted AFTER DELETE ON users
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER keywords_insert_counted AFTER INSERT ON keywords
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER keywords_update_counted AFTER UPDATE ON keywords
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER keywords_delete_counted AFTER DELETE ON keywords
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER muted_insert_counted AFTER INSERT ON muted
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER muted_update_counted AFTER UPDATE ON muted
-    BEGIN UPDATE registry_version SET n = n + 1; END;
-    CREATE TRIGGER muted_delete_counted AFTER DELETE ON muted
-    BEGIN UPDATE registry_version SET n = n + 1; END;
+    CREATE TRIGGER users_insert_logged AFTER INSERT ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.id); END;
+    CREATE TRIGGER users_update_logged AFTER UPDATE ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.id); END;
+    CREATE TRIGGER users_delete_logged AFTER DELETE ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.id); END;
+    CREATE TRIGGER keywords_insert_logged AFTER INSERT ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER keywords_update_logged AFTER UPDATE ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER keywords_delete_logged AFTER DELETE ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.user_id); END;
+    CREATE TRIGGER muted_insert_logged AFTER INSERT ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER muted_update_logged AFTER UPDATE ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER muted_delete_logged AFTER DELETE ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.user_id); END;
     """,
 )
