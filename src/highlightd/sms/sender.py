@@ -113,6 +113,12 @@ class Sender:
             fresh = await self._store.outgoing.get(listed.id)
             if fresh is None or fresh.state == "failed" or fresh.next_at > time.time():
                 return
+            if (fresh.phone, fresh.decided_at, fresh.body) != (
+                listed.phone,
+                listed.decided_at,
+                listed.body,
+            ):
+                return  # sent since, and its id taken by a newer SMS: not ours to try
             sms = fresh
             await self._deliver(sms)
         except Exception:
@@ -127,7 +133,7 @@ class Sender:
             )
             await asyncio.sleep(delay)  # the phone stays busy: no tight loop on a bug
         finally:
-            self._busy.discard(sms.phone)
+            self._busy.discard(listed.phone)  # the phone reserved for this attempt
             self._wake.set()
 
     async def _deliver(self, sms: OutgoingSms) -> None:
