@@ -187,11 +187,14 @@ class Sender:
             expired = self._clock() - sms.decided_at >= self._settings.max_delay
             await self._not_now(sms, state, exc, expired and exc.retryable)
             return
+        if exc.code == OPTED_OUT:
+            # First: once the failure shows (the outbox, the metric), the opt-out is
+            # committed, and the next line is decided with it (decisions read memory,
+            # kept in step with each commit, and no longer wait behind the database).
+            await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
         self._metrics.sms_sent.labels("failed").inc()
         await self._fail(sms, str(exc))
-        if exc.code == OPTED_OUT:
-            await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
-        else:
+        if exc.code != OPTED_OUT:
             log.warning(
                 "SMS %d (%s) to %s failed: %s (code %s)",
                 sms.id,
