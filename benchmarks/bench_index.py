@@ -23,6 +23,7 @@ from highlightd.store import Store
 USERS = 10_000
 KEYWORDS = 2
 LINES = 100_000
+ROUNDS = 5
 NETWORK = "bench"
 VOCABULARY = "the a and to of in it is that for on with was you this be are have not".split()
 
@@ -60,14 +61,19 @@ async def main() -> None:
         for k in range(KEYWORDS):
             bare.add(keyword(n, k), n + 1)
 
-    start = time.perf_counter()
-    daemon_hits = sum(len(directory.match(NETWORK, "rfc1459", line)) for line in text)
-    daemon_rate = LINES / (time.perf_counter() - start)
-    start = time.perf_counter()
-    bare_hits = sum(len(bare.match(line)) for line in text)
-    bare_rate = LINES / (time.perf_counter() - start)
+    # CPU time, best of ROUNDS taken in turns: the machine may be shared, and what
+    # another process takes shows as a slower round of either, not as a wrong ratio.
+    daemon_best = bare_best = float("inf")
+    for _ in range(ROUNDS):
+        start = time.process_time()
+        daemon_hits = sum(len(directory.match(NETWORK, "rfc1459", line)) for line in text)
+        daemon_best = min(daemon_best, time.process_time() - start)
+        start = time.process_time()
+        bare_hits = sum(len(bare.match(line)) for line in text)
+        bare_best = min(bare_best, time.process_time() - start)
+    daemon_rate, bare_rate = LINES / daemon_best, LINES / bare_best
 
-    print(f"{USERS:,} users, {KEYWORDS} keywords each, {LINES:,} lines")
+    print(f"{USERS:,} users, {KEYWORDS} keywords each, {LINES:,} lines, CPU best of {ROUNDS}")
     row(
         "Directory.match (daemon)",
         f"{daemon_rate:,.0f} lines/s",

@@ -136,11 +136,16 @@ class Run:
         return [m["decision"] for m in said if m and m["nick"] == nick]
 
     async def settled(self) -> None:
-        """Wait until every SMS Twilio accepted is in the database: explain sees it too."""
+        """Wait until every SMS Twilio accepted is in the database (explain sees it too),
+        and the daemon counts what the test recorded (another connection: it reads it
+        again within its poll interval)."""
+        assert self.hl.daemon.irc is not None
+        book = self.hl.daemon.irc.spending
         async with asyncio.timeout(10):
             while True:
-                sent = sum(segments(m.body) for m in self.twilio.messages)
-                if await self.store.sent.segments_since(0) == self.seeded + sent:
+                sent = self.seeded + sum(segments(m.body) for m in self.twilio.messages)
+                counted = book.spend(0, 0.0, 0.0)[0].global_segments_today
+                if await self.store.sent.segments_since(0) == sent == counted:
                     return
                 await asyncio.sleep(0.01)
 

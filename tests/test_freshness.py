@@ -1,5 +1,6 @@
-"""What another process writes reaches the running daemon without a restart, and without
-a database query per IRC line: the Directory polls PRAGMA data_version on a timer."""
+"""What another process writes reaches the running daemon within a second, without a
+restart, and without a database query per IRC line: the Directory polls the store's
+registry version on a timer (POLL_INTERVAL), and reloads only when it moved."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from waiting import eventually
 pytestmark = pytest.mark.timeout(60)
 
 CAROL_PHONE = "+12015550003"
+# The promise (README): another process's change counts within a second. The waits on
+# it are bounded by it, not timed: the daemon polls every POLL_INTERVAL, half of it.
+PROMISE = 1.0
 
 
 def config_for(s: Scene, folder: Path) -> Path:
@@ -32,7 +36,7 @@ def config_for(s: Scene, folder: Path) -> Path:
 
 
 def test_the_poll_is_within_a_second() -> None:
-    assert 0 < POLL_INTERVAL <= 1
+    assert 0 < POLL_INTERVAL <= PROMISE / 2
 
 
 async def test_users_add_from_the_cli_takes_effect_without_a_restart(
@@ -43,7 +47,14 @@ async def test_users_add_from_the_cli_takes_effect_without_a_restart(
         await s.mentioned()  # a marker: the line about carol was decided before it
         argv = ["users", "add", "--config", str(config_for(s, tmp_path)), "--network", NETWORK,
                 "--nick", "carol", "--phone", CAROL_PHONE]  # fmt: skip
-        assert await asyncio.to_thread(main, argv) == 0
+        assert await asyncio.to_thread(main, argv) == 0  # committed
+        assert s.hl.daemon.irc is not None
+        directory = s.hl.daemon.irc.directory
+
+        def carol_known() -> int | None:
+            return directory.owner(NETWORK, "rfc1459", "carol")
+
+        await eventually(carol_known, what="carol registered in the daemon", limit=PROMISE)
 
         async def said_to_carol() -> list[str]:
             await s.bob.privmsg(CHANNEL, "carol: now?")
@@ -65,7 +76,16 @@ async def test_stop_taken_by_the_web_role_reaches_the_irc_role(scene: SceneFacto
             return int(registry.get_sample_value("highlightd_highlights_total", sample) or 0)
 
         await s.mentioned()
-        await web.sms("STOP")  # stored by the web process: another connection
+        await web.sms("STOP")  # stored by the web process (another connection) once answered
+        assert s.hl.daemon.irc is not None
+        directory = s.hl.daemon.irc.directory
+
+        def alice_opted_out() -> bool:
+            uid = directory.owner(NETWORK, "rfc1459", "alice")
+            user = directory.user(uid) if uid is not None else None
+            return user is not None and user.opted_out
+
+        await eventually(alice_opted_out, what="alice opted out in the daemon", limit=PROMISE)
 
         async def opted_out() -> int:
             await s.bob.privmsg(CHANNEL, "alice: still there?")

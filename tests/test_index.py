@@ -146,3 +146,93 @@ def test_carry_over_keeps_who_holds_a_taken_nick() -> None:
     fresh = UserIndex.build([ALICE, MALLORY], [])
     fresh.carry_over(old)
     assert fresh.network("libera", "rfc1459").held_by_other("alice")
+
+
+def test_the_index_from_the_stores_rows_is_the_one_from_records() -> None:
+    def row(u: User) -> tuple[object, ...]:
+        return (u.id, u.nick, u.phone, u.created_at, None, None, None, 0, None, None)
+
+    rows = {
+        "libera": ([row(ALICE), row(BOB)], [(1, "deploy"), (2, "build")], [(2, "nightly")]),
+        "oftc": ([row(CAROL)], [(3, "oftcword")], []),
+    }
+    built = UserIndex.from_rows(rows, [(1, "#quiet")])
+    assert len(built) == 3
+    assert built.user(3) == CAROL
+    net = built.network("libera", "rfc1459")
+    for text in ["alice: lunch?", "the nightly build", "the build", "deploy", "oftcword"]:
+        assert net.match(text) == libera().match(text), text
+    assert net.muted(1) == frozenset({"#quiet"})
+    assert net.registered("ALICE") == ALICE
+
+
+@pytest.mark.parametrize("casemapping", ["rfc1459", "ascii"])
+def test_a_registered_nick_is_found_by_its_stored_identity(casemapping: str) -> None:
+    brackets = User(4, "libera", "[al]", "+15551230004", 0.0)
+    net = UserIndex.build([ALICE, brackets], []).network("libera", casemapping)
+    assert net.registered("ALICE") == ALICE
+    assert net.registered("{AL}") == brackets  # nick_key folds as rfc1459, always
+    assert net.owner("[AL]") == 4
+    later = User(5, "libera", "dan", "+15551230005", 0.0)
+    net.add_user(later)  # after the lookups above
+    assert net.registered("Dan") == later
+    assert net.registered("bob") is None
+
+
+def test_users_and_keywords_added_after_a_line_match_the_next() -> None:
+    net = libera()
+    assert net.match("dan: zorb?") == []  # the first line: what a line is looked up in
+    dan = User(5, "libera", "Dan", "+15551230005", 0.0)
+    net.add_user(dan)
+    net.add_keyword(Keyword(1, "Zorb", False))
+    assert net.match("DAN: hi") == [dan]
+    assert net.match("zorb!") == [ALICE]
+    net.set_casemapping("ascii")
+    assert net.match("dan zorb") == [ALICE, dan]
+
+
+def test_an_index_read_again_is_folded_as_the_server_said() -> None:
+    row = (4, "[al]", "+15551230004", 0.0, None, None, None, 0, None, None)
+    none: list[tuple[int, str]] = []
+    rows = {"libera": ([row], [(4, "Zorb[1]")], none)}
+    built = UserIndex.from_rows(rows, casemappings={"libera": "ascii"})
+    assert built.casemappings() == {"libera": "ascii"}
+    net = built.network("libera", "ascii")
+    assert [u.id for u in net.match("[AL] zorb[1]")] == [4]
+    assert net.match("{al} zorb{1}") == []  # ascii: brackets are not braces
+    assert net.registered("{AL}") is not None  # the stored identity folds as rfc1459
+
+
+def test_no_users_under_another_casemapping() -> None:
+    net = UserIndex.build([], []).network("libera", "ascii")
+    assert net.owner("alice") is None
+    assert net.registered("alice") is None
+
+
+def test_a_patch_reads_users_again_as_they_are_now() -> None:
+    index = UserIndex.build([ALICE, BOB, CAROL], KEYWORDS)
+    net = index.network("libera", "rfc1459")
+    net.renamed("alice", "alice_away")
+    net.renamed("bob", "bob_away")
+
+    def row(u: User, opted_out: int = 0) -> tuple[object, ...]:
+        return (u.network, u.id, u.nick, u.phone, u.created_at, None, None, None, opted_out)
+
+    # alice opted out and changed keywords; bob unregistered; dan new (on libera)
+    dan = User(5, "libera", "dan", "+15551230005", 0.0)
+    index.patch(
+        [1, 2, 5],
+        [(*row(ALICE, 1), None, None), (*row(dan), None, None)],
+        [(1, "ship", 0), (5, "deploy", 0)],
+        [(1, "#quiet")],
+    )
+    alice = index.user(1)
+    assert alice is not None and alice.opted_out
+    assert index.user(2) is None
+    assert [u.id for u in net.match("deploy")] == [5]  # alice's old keyword is gone
+    assert [u.id for u in net.match("ship it")] == [1]
+    assert net.match("bob: build") == []
+    assert net.muted(1) == frozenset({"#quiet"})
+    assert net.follows() == {"alice_away": 1}  # bob's is gone with him
+    assert [u.id for u in net.match("alice_away: hi")] == [1]
+    assert [u.id for u in index.network("oftc", "rfc1459").match("oftcword")] == [3]

@@ -221,3 +221,47 @@ def test_add_accepts_one_irc_word(word: str) -> None:
     matcher: Matcher[str] = Matcher()
     matcher.add(word, "owner")
     assert matcher.match(f"hey {word}: hi") == {"owner"}
+
+
+ADDED = [
+    ("alice", 1),
+    ("Bob", 2),
+    ("[al]", 3),
+    ("{AL}", 3),  # the same word as "[al]" under rfc1459, another spelling
+    ("deploy", 1),
+    ("deploy", 2),  # one word, two owners
+    ("DEPLOY", 2),  # again, in another case
+]
+
+
+@pytest.mark.parametrize("casemapping", ["rfc1459", "ascii"])
+@pytest.mark.parametrize("added", [ADDED, ADDED[:3]])  # all, and distinct words
+def test_add_all_is_add_one_at_a_time(casemapping: str, added: list[tuple[str, int]]) -> None:
+    one: Matcher[int] = Matcher(casemapping)
+    for word, owner in added:
+        one.add(word, owner)
+    bulk: Matcher[int] = Matcher(casemapping)
+    bulk.add_all([w for w, _ in added], [o for _, o in added])
+    assert len(bulk) == len(one)
+    for text in ["alice", "BOB", "[al]", "{al}", "deploy", "Deploy now", "nobody"]:
+        assert bulk.match(text) == one.match(text), text
+    for m in (one, bulk):
+        m.set_casemapping("strict-rfc1459" if casemapping == "ascii" else "ascii")
+    for text in ["[al]", "{al}", "bob"]:
+        assert bulk.match(text) == one.match(text), text
+
+
+def test_add_all_rejects_what_add_rejects() -> None:
+    matcher: Matcher[int] = Matcher()
+    with pytest.raises(ValueError, match="is not one IRC word"):
+        matcher.add_all(["alice", "foo bar"], [1, 2])
+
+
+def test_remove_leaves_the_other_owner_of_a_shared_word() -> None:
+    matcher: Matcher[int] = Matcher()
+    matcher.add_all(["deploy", "Deploy", "ship"], [1, 2, 1])
+    matcher.remove("DEPLOY", 1)
+    assert matcher.match("deploy") == {2}
+    assert matcher.found("Deploy it", 2) == ["Deploy"]
+    assert matcher.found("Deploy it", 1) == []
+    assert len(matcher) == 2

@@ -50,11 +50,14 @@ async def gateway(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioGateway]:
 
 @contextlib.asynccontextmanager
 async def sending(
-    store: Store, gateway: TwilioGateway, settings: SmsSettings = FAST
+    store: Store,
+    gateway: TwilioGateway,
+    settings: SmsSettings = FAST,
+    sender: Sender | None = None,
 ) -> AsyncIterator[tuple[Sender, Metrics]]:
     """A Sender running until the block ends (as the daemon's TaskGroup would stop it)."""
     metrics = Metrics()
-    sender = Sender(store, gateway, metrics, time.time, settings)
+    sender = sender or Sender(store, gateway, metrics, time.time, settings)
     task = asyncio.create_task(sender.run())
     try:
         yield sender, metrics
@@ -226,3 +229,26 @@ async def test_a_bounce_goes_through_the_outbox_too(
     assert (message.to, message.body) == (PHONE, "highlightd: nobody to answer")
     assert fake_twilio.requests == 2
     assert fake_twilio.list_requests == 0  # a 429 proves nothing was created
+
+
+async def test_a_listing_older_than_an_id_taken_again_sends_nothing_twice(
+    store: Store, gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    """SQLite gives the next row the id of the newest row deleted: a list of the outbox
+    read before one SMS was sent may name, by its id, the next one (another phone)."""
+    first = await alice(store)
+    second = await store.users.add("libera", "bob", nick_key("bob"), "+15551230002")
+    sender = Sender(store, gateway, Metrics(), time.time, FAST)
+    await sender.send(first, "to alice", "highlight")
+    (listed,) = await store.outgoing.due(time.time())  # the list, then alice's SMS is sent
+    await store.outgoing.sent(listed, "SMalice", "queued", time.time())
+    await sender.send(second, "to bob", "highlight")  # takes the id alice's SMS had
+    (newer,) = await store.outgoing.due(time.time())
+    assert newer.id == listed.id
+    sender._busy.add(listed.phone)  # as the run loop reserves the phone listed
+    await sender._attempt(listed)
+    assert fake_twilio.messages == []  # bob's SMS is not tried on alice's reservation
+    assert sender._busy == set()
+    async with sending(store, gateway, sender=sender):
+        await until_settled(store)
+    assert [(m.to, m.body) for m in fake_twilio.messages] == [("+15551230002", "to bob")]

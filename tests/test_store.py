@@ -293,3 +293,59 @@ async def test_directory_refresh_sees_users_added_elsewhere(store: Store, db_pat
     await directory.refresh()
     assert directory.user(alice.id) is None
     assert directory.match("libera", "rfc1459", "hi alice") == set()
+
+
+async def test_the_change_log_moves_with_users_keywords_and_mutes_only(
+    store: Store, db_path: Path
+) -> None:
+    async def version() -> int:
+        return (await store.registry.versions())[0]
+
+    seen = [await version()]
+
+    async def moved() -> bool:
+        now = await version()
+        changed = now != seen[-1]
+        seen.append(now)
+        return changed
+
+    alice = await add(store, "alice")
+    assert await moved()
+    await store.registrations.add_keyword(alice.id, "deploy", "deploy", False)
+    assert await moved()
+    await store.registrations.mute(alice.id, "#chan", True)
+    assert await moved()
+    await store.users.update(alice.id, timezone="Europe/Paris")
+    assert await moved()
+    await store.users.set_last_highlight(Highlight(alice.id, "#chan", "bob", 1.0))
+    await store.sent.record("SM1", alice.id, ALICE, "sent", 1)
+    assert not await moved()  # not who is registered, nor what highlights them
+    other = await Store.open(db_path)  # the CLI
+    try:
+        await other.registrations.remove_keyword(alice.id, "deploy", False)
+    finally:
+        await other.close()
+    assert await moved()
+    await store.users.remove("libera", nick_key("alice"))
+    assert await moved()
+
+
+async def test_the_directory_patches_in_the_users_changed(store: Store, db_path: Path) -> None:
+    directory = Directory(store)
+    alice = await add(store, "alice")
+    await directory.refresh()
+    index = directory.index
+    await store.registrations.add_keyword(alice.id, "deploy", "deploy", False)
+    await directory.catch_up()  # our own write: no poll needed
+    assert directory.match("libera", "rfc1459", "deploy") == {alice.id}
+    other = await Store.open(db_path)  # the CLI
+    try:
+        bob = await add(other, "bob", BOB)
+        await other.users.set_opted_out(ALICE, True)
+    finally:
+        await other.close()
+    await directory.refresh()
+    assert directory.match("libera", "rfc1459", "bob deploy") == {alice.id, bob.id}
+    patched = directory.user(alice.id)
+    assert patched is not None and patched.opted_out
+    assert directory.index is index  # patched in place, not read whole again

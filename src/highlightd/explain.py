@@ -17,6 +17,7 @@ from highlightd.core.policy import Decision, Reason, Rules, rules_for
 from highlightd.core.records import User
 from highlightd.core.smstext import encoding, segments, strip_irc_formatting
 from highlightd.sms.budget import spend_of
+from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
 # Offline there is no server to announce its CASEMAPPING: rfc1459 folds the most.
@@ -59,7 +60,9 @@ async def explain(
     if heard is None or user not in heard.users:
         return [*out, *_not_highlighted(why, user, index, plain)]
     out.append(_highlighted(why, user, index))
-    known, in_flight = await spend_of(store, user, now, rules)
+    book = SpendBook(store, lambda: now)
+    await book.load()
+    known, in_flight = spend_of(book, user, now, rules)
     ctx = Context(
         now=now,
         bot_nick=network.nick,

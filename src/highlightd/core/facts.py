@@ -7,7 +7,7 @@ them empty. Everything else comes from the same values through this code.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -56,14 +56,25 @@ class Heard:
     present: Set[str]  # the folded nicks in the channel, as far as known
 
 
-def hear(message: IrcMessage, index: NetworkIndex, present: Set[str], rules: Rules) -> Heard | None:
-    """Whom a channel line highlights; None for nobody, or for a private message."""
+def hear(
+    message: IrcMessage,
+    index: NetworkIndex,
+    present: Set[str] | Callable[[], Set[str]],
+    rules: Rules,
+) -> Heard | None:
+    """Whom a channel line highlights; None for nobody, or for a private message.
+
+    `present` may be a function: the daemon folds the channel's nicks only for a
+    line that highlights someone, not for every line of chatter.
+    """
     if not message.channel:
         return None  # private messages to the bot are commands, not conversation
     text = strip_irc_formatting(message.text)
     users = index.match(text)
     if not users:
         return None
+    if callable(present):
+        present = present()
     fold = index.fold
     registered = {fold(u.nick) for u in users}
     named = sum(1 for w in {fold(w) for w in words(text)} if w in present or w in registered)

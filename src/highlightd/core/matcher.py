@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, Literal, TypeVar
 
 __all__ = ["CaseMapping", "Matcher", "fold_words", "irc_lower", "words"]
@@ -56,14 +56,21 @@ def fold_words(text: str, casemapping: str = "rfc1459") -> set[str]:
 
 
 class Matcher(Generic[K]):
-    """Maps IRC words to their owners; a lookup costs the same for 10 or 10,000 owners."""
+    """Maps IRC words to their owners; a lookup costs the same for 10 or 10,000 owners.
+
+    Kept small, since the daemon holds one entry per registered nick and keyword: a
+    word with one owner maps to that owner itself (a set only for two or more), and
+    the spellings as added are kept apart only where they differ from the folded word.
+    """
 
     def __init__(self, casemapping: str = "rfc1459") -> None:
         self._table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
-        # folded word -> owner -> spellings as added. The spellings are kept so that
-        # set_casemapping can re-fold them: two spellings that one mapping merges
+        # folded word -> its owner, or a set of them (an owner is hashable, a set is not).
+        self._index: dict[str, K | set[K]] = {}
+        # (folded word, owner) -> the spellings added, where they are not just the folded
+        # word: set_casemapping re-folds them, since two spellings one mapping merges
         # ("[al]" and "{al}" under rfc1459) must come apart again under ascii.
-        self._index: dict[str, dict[K, set[str]]] = {}
+        self._spelled: dict[tuple[str, K], set[str]] = {}
         self._pairs = 0
 
     def __len__(self) -> int:
@@ -74,33 +81,102 @@ class Matcher(Generic[K]):
         """Register word for owner; adding the same word again (in any case) is a no-op."""
         if _WORD.fullmatch(word) is None:
             raise ValueError(f"{word!r} is not one IRC word")
-        owners = self._index.setdefault(word.translate(self._table), {})
-        spellings = owners.get(owner)
-        if spellings is None:
-            owners[owner] = {word}
-            self._pairs += 1
+        key = word.translate(self._table)
+        if key == word:
+            key = word  # one string object for both
+        index = self._index
+        held = index.get(key)
+        if held is None:
+            index[key] = owner
+        elif isinstance(held, set):
+            if owner in held:
+                self._respell(key, word, owner)
+                return
+            held.add(owner)
+        elif held == owner:
+            self._respell(key, word, owner)
+            return
         else:
+            index[key] = {held, owner}
+        self._pairs += 1
+        if word != key:
+            self._spelled[(key, owner)] = {word}
+
+    def add_all(self, words: Sequence[str], owners: Sequence[K]) -> None:
+        """add(words[i], owners[i]) for each i, folded in one call (start-up): into an
+        empty matcher, distinct words are indexed without a Python step per word, and
+        trusted to be one IRC word each (as the store keeps them)."""
+        words = list(words)
+        joined = " ".join(words)
+        folded = joined.translate(self._table)
+        keys = words if folded == joined else folded.split(" ")  # mostly folded already
+        fresh: dict[str, K | set[K]] = dict(zip(keys, owners, strict=False))
+        # Each word was checked when it was stored; one that was not (a database edited
+        # by hand) would only never match, but a space in one would shift the rest.
+        if self._index or len(fresh) < len(words) or joined.count(" ") >= len(words):
+            for word, owner in zip(words, owners, strict=True):
+                self.add(word, owner)
+            return
+        self._index, self._pairs = fresh, len(fresh)
+        if keys is not words:
+            self._spelled = {
+                (key, owner): {word}
+                for key, word, owner in zip(keys, words, owners, strict=True)
+                if key != word
+            }
+
+    def _respell(self, key: str, word: str, owner: K) -> None:
+        """One more spelling of a pair already there."""
+        spellings = self._spelled.get((key, owner))
+        if spellings is not None:
             spellings.add(word)
+        elif word != key:
+            self._spelled[(key, owner)] = {key, word}
 
     def remove(self, word: str, owner: K) -> None:
         """Unregister word (in any case) for owner; absent pairs are ignored."""
         key = word.translate(self._table)
-        owners = self._index.get(key)
-        if owners is None or owners.pop(owner, None) is None:
+        held = self._index.get(key)
+        if held is None:
+            return
+        if isinstance(held, set):
+            if owner not in held:
+                return
+            held.discard(owner)
+            if len(held) == 1:
+                self._index[key] = next(iter(held))
+        elif held == owner:
+            del self._index[key]
+        else:
             return
         self._pairs -= 1
-        if not owners:
-            del self._index[key]
+        self._spelled.pop((key, owner), None)
+
+    def drop(self, owner: K) -> None:
+        """Unregister every word of owner: a pass over all the words."""
+        index = self._index
+        for key, held in list(index.items()):
+            if isinstance(held, set):
+                if owner not in held:
+                    continue
+                held.discard(owner)
+                if len(held) == 1:
+                    index[key] = next(iter(held))
+            elif held == owner:
+                del index[key]
+            else:
+                continue
+            self._pairs -= 1
+            self._spelled.pop((key, owner), None)
 
     def set_casemapping(self, casemapping: str) -> None:
         """Re-fold every stored word: the server announces CASEMAPPING only after we connect."""
-        old = self._index
+        old, spelled = self._index, self._spelled
         self._table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
-        self._index = {}
-        self._pairs = 0
-        for owners in old.values():
-            for owner, spellings in owners.items():
-                for spelling in spellings:
+        self._index, self._spelled, self._pairs = {}, {}, 0
+        for key, held in old.items():
+            for owner in held if isinstance(held, set) else (held,):
+                for spelling in spelled.get((key, owner), (key,)):
                     self.add(spelling, owner)
 
     def match(self, text: str) -> set[K]:
@@ -115,14 +191,32 @@ class Matcher(Generic[K]):
         index = self._index
         found: set[K] = set()
         for key in index.keys() & folded:
-            found.update(index[key])
+            held = index[key]
+            if isinstance(held, set):
+                found.update(held)
+            else:
+                found.add(held)
         return found
+
+    def words(self) -> set[str]:
+        """Every word held, folded."""
+        return set(self._index)
+
+    def owner_of(self, folded: str) -> K | None:
+        """The one owner of a word (already folded); None if none, or several."""
+        held = self._index.get(folded)
+        return None if held is None or isinstance(held, set) else held
+
+    def owns(self, folded: str, owner: K) -> bool:
+        """Whether owner registered this word (already folded)."""
+        held = self._index.get(folded)
+        if held is None:
+            return False
+        return owner in held if isinstance(held, set) else held == owner
 
     def found(self, text: str, owner: K) -> list[str]:
         """The words of text, as written, that belong to owner (to say why it matched)."""
-        table, index = self._table, self._index
+        table = self._table
         return [
-            w
-            for w in dict.fromkeys(_WORD.findall(text))
-            if owner in index.get(w.translate(table), ())
+            w for w in dict.fromkeys(_WORD.findall(text)) if self.owns(w.translate(table), owner)
         ]

@@ -124,7 +124,7 @@ class Digests:
         body = digest_text(
             [Held(h.channel, h.sender, h.text, h.at) for h in held], rules.max_segments
         )
-        spend = spend_with(*await spend_of(self._store, user, now, rules))
+        spend = spend_with(*spend_of(self._sender.book, user, now, rules))
         decision = hold_or_send(now, segments(body), person, spend, rules)
         if decision.action != "send":
             until = decision.until if decision.until is not None else now + DIGEST_CHECK

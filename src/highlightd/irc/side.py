@@ -23,6 +23,7 @@ from highlightd.irc.relay import Relay
 from highlightd.irc.selfservice import SelfService
 from highlightd.sms.gateway import SmsGateway
 from highlightd.sms.sender import Sender
+from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ class IrcSide:
         self.networks: dict[str, Network] = {}
         self._bus = bus
         self._metrics = metrics
-        self._directory = Directory(store)
         self._sender = Sender(store, gateway, metrics, clock, settings.sms)
+        # The spend book is read again with the users (a user forgotten takes their
+        # SMS), and when another process committed.
+        self._directory = Directory(store, also=self._sender.book.load)
         self._digests = Digests(
             store, self._directory, self.networks, self._sender, metrics, settings, clock
         )
@@ -67,6 +70,16 @@ class IrcSide:
         for index, network_settings in enumerate(settings.networks):
             self.networks[network_settings.name] = Network(network_settings, self._dispatch, index)
         self._relay = Relay(bus, store, self.networks, metrics, self._sender.bounce, settings.relay)
+
+    @property
+    def directory(self) -> Directory:
+        """Who is registered, as the decisions read it."""
+        return self._directory
+
+    @property
+    def spending(self) -> SpendBook:
+        """What was spent and is on its way, as the decisions read it."""
+        return self._sender.book
 
     def _dispatch(self, event: IrcEvent) -> None:
         # Who holds which nick changes here, in wire order: a command or a line after

@@ -10,6 +10,7 @@ from highlightd.core.facts import InFlight
 from highlightd.core.policy import Decision, Reason, Rules, Spend
 from highlightd.core.records import User
 from highlightd.sms.sender import Sender
+from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -20,10 +21,10 @@ LIMIT_NOTICE = (
 )
 
 
-async def spend_of(store: Store, user: User, now: float, rules: Rules) -> tuple[Spend, InFlight]:
-    """What a user (and everyone) spent today, and what is in the outbox, from the database."""
+def spend_of(book: SpendBook, user: User, now: float, rules: Rules) -> tuple[Spend, InFlight]:
+    """What a user (and everyone) spent today, and what is in the outbox: no I/O."""
     tz = ZoneInfo(user.timezone) if user.timezone else rules.timezone
-    return await store.outgoing.spend(user.id, day_start(now, tz), day_start(now, rules.timezone))
+    return book.spend(user.id, day_start(now, tz), day_start(now, rules.timezone))
 
 
 class LimitNotices:

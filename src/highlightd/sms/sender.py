@@ -31,6 +31,7 @@ from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.sms.delivery import opt_out
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
+from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Sender:
         self._metrics = metrics
         self._clock = clock  # the daemon's: decisions, budgets, sms.max_delay
         self._settings = settings
+        # What is spent and on its way, for the decisions: every change to it is made here.
+        self.book = SpendBook(store, clock)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
         # Says once that Twilio is failing, and once that it is back.
@@ -71,14 +74,18 @@ class Sender:
     ) -> None:
         """Send body to user: in the outbox now (with the held highlights it releases, and
         the highlight it is about: where the user's answers go), in one group commit."""
-        await self._store.outgoing.add(
-            user.id, user.phone, body, kind, segments(body), self._clock(), releasing, highlight
+        at, count = self._clock(), segments(body)
+        sms_id = await self._store.outgoing.add(
+            user.id, user.phone, body, kind, count, at, releasing, highlight
         )
+        self.book.decided(sms_id, user.id, at, count)
         self._wake.set()
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
-        await self._store.outgoing.add(None, phone, text, "bounce", segments(text), self._clock())
+        at, count = self._clock(), segments(text)
+        sms_id = await self._store.outgoing.add(None, phone, text, "bounce", count, at)
+        self.book.decided(sms_id, None, at, count)
         self._wake.set()
 
     async def run(self) -> None:
@@ -114,6 +121,12 @@ class Sender:
             fresh = await self._store.outgoing.get(listed.id)
             if fresh is None or fresh.state == "failed" or fresh.next_at > time.time():
                 return
+            if (fresh.phone, fresh.decided_at, fresh.body) != (
+                listed.phone,
+                listed.decided_at,
+                listed.body,
+            ):
+                return  # sent since, and its id taken by a newer SMS: not ours to try
             sms = fresh
             await self._deliver(sms)
         except Exception:
@@ -128,7 +141,7 @@ class Sender:
             )
             await asyncio.sleep(delay)  # the phone stays busy: no tight loop on a bug
         finally:
-            self._busy.discard(sms.phone)
+            self._busy.discard(listed.phone)  # the phone reserved for this attempt
             self._wake.set()
 
     async def _deliver(self, sms: OutgoingSms) -> None:
@@ -144,7 +157,7 @@ class Sender:
                 await self._sent(sms, user, found, "found in Twilio's list after an unclear answer")
                 return
         if user is not None and not _wants_sms(user, self._clock()):
-            await self._store.outgoing.fail(sms.id, "opted out or paused before it went out")
+            await self._fail(sms, "opted out or paused before it went out")
             log.info(
                 "SMS %d (%s) to %s dropped: opted out or paused",
                 sms.id,
@@ -163,6 +176,11 @@ class Sender:
             return
         await self._sent(sms, user, sent, None)
 
+    async def _fail(self, sms: OutgoingSms, why: str) -> None:
+        """Given up: kept in the outbox for the record, no longer counted."""
+        await self._store.outgoing.fail(sms.id, why)
+        self.book.dropped(sms.id)
+
     async def _look_up(self, sms: OutgoingSms) -> SentSms | None:
         """The message an earlier attempt created, if any, and not another SMS's."""
         since = (sms.first_try_at or time.time()) - CLOCK_SLACK
@@ -177,11 +195,14 @@ class Sender:
             expired = self._clock() - sms.decided_at >= self._settings.max_delay
             await self._not_now(sms, state, exc, expired and exc.retryable)
             return
-        await self._store.outgoing.fail(sms.id, str(exc))
         if exc.code == OPTED_OUT:
+            # First: once the failure shows (the outbox, the metric), the opt-out is
+            # committed, and the next line is decided with it (decisions read memory,
+            # kept in step with each commit, and no longer wait behind the database).
             await opt_out(self._store, sms.phone, "Twilio refused to send: error 21610")
+        await self._fail(sms, str(exc))
         # Counted once its consequences are stored: whoever waits on the count (a test,
-        # an alert) sees the opt-out too.
+        # an alert) sees the opt-out and the failed row too.
         self._metrics.sms_sent.labels("failed").inc()
         if exc.code != OPTED_OUT:
             log.warning(
@@ -209,7 +230,7 @@ class Sender:
 
     async def _give_up(self, sms: OutgoingSms, why: str, maybe_sent: bool) -> None:
         self._metrics.sms_sent.labels("expired").inc()
-        await self._store.outgoing.fail(sms.id, why)
+        await self._fail(sms, why)
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
             sms.id,
@@ -226,6 +247,7 @@ class Sender:
         self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
         await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
         if self._outage.down:

@@ -10,6 +10,7 @@ from highlightd.store.held import HeldHighlights
 from highlightd.store.outgoing import Outgoing
 from highlightd.store.privacy import Privacy
 from highlightd.store.registrations import Registrations
+from highlightd.store.registry import Registry
 from highlightd.store.relayed import Relayed
 from highlightd.store.smslog import ReceivedLog, SentLog
 from highlightd.store.users import UserExists, Users
@@ -19,7 +20,7 @@ __all__ = ["SchemaTooNew", "Store", "UserExists"]
 
 class Store:
     """The one place that speaks SQL: `store.users`, `.sent`, `.outgoing`, `.received`,
-    `.held`, `.registrations`, `.relayed`, `.privacy`, over one database."""
+    `.held`, `.registrations`, `.relayed`, `.privacy`, `.registry`, over one database."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -31,6 +32,7 @@ class Store:
         self.registrations = Registrations(database)
         self.relayed = Relayed(database)
         self.privacy = Privacy(database, self.users)
+        self.registry = Registry(database)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -45,12 +47,8 @@ class Store:
         return self._database.changes
 
     async def user_index(self) -> UserIndex:
-        """Registered users, their keywords and mutes, indexed for matching lines (core.index)."""
-        return UserIndex.build(
-            await self.users.all(),
-            await self.registrations.keywords(),
-            await self.registrations.muted(),
-        )
+        """Registered users, their keywords and mutes, indexed for matching lines."""
+        return (await self.registry.load())[0]
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (say, the CLI) commits."""

@@ -196,6 +196,24 @@ class Database:
             return await self.conn._patiently(lambda: queue_job(job))
         return await queue_job(job)
 
+    async def reading(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run work(connection) as one job, in one read transaction: a consistent
+        snapshot, read with fetchall in the connection's thread (no round trip per
+        batch of rows, as iterating an aiosqlite cursor makes)."""
+
+        def job() -> T:
+            conn: sqlite3.Connection = self.conn._conn
+            conn.execute("BEGIN")
+            try:
+                return work(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        queue_job: Callable[[Callable[[], T]], Awaitable[T]] = self.conn._execute
+        if isinstance(self.conn, RetryingConnection):
+            return await self.conn._patiently(lambda: queue_job(job))
+        return await queue_job(job)
+
     async def _migrate(self) -> None:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()

@@ -14,6 +14,12 @@ from highlightd.store.database import Database
 from highlightd.store.smslog import rank_sql
 from highlightd.store.users import SET_LAST_HIGHLIGHT
 
+_SpendRows = tuple[
+    list[tuple[str, int | None, float, int, int]],
+    list[tuple[int, int | None, float, int]],
+    list[tuple[int, float]],
+]
+
 # Rows that still count: waiting for a first try, or for a look into Twilio's list.
 _WAITING = "state IN ('pending', 'sending')"
 _COLUMNS = (
@@ -171,6 +177,29 @@ class Outgoing:
             Spend(_float(last_sent), int(mine), int(everyone)),
             InFlight(_float(last_decided), int(mine_flying), int(all_flying)),
         )
+
+    async def spend_rows(self, since: float) -> _SpendRows:
+        """What sms.spending.SpendBook keeps, in one snapshot: the SMS sent since a moment
+        (sid, user, when, segments, whether a verification code), the outbox (id, user,
+        decided, segments), and each user's latest SMS sent, however old."""
+
+        def read(conn: sqlite3.Connection) -> _SpendRows:
+            sent = conn.execute(
+                "SELECT sid, user_id, created_at, segments, sid IN"
+                " (SELECT sid FROM codes_sent WHERE sid IS NOT NULL)"
+                " FROM sent_sms WHERE created_at >= ?",
+                (since,),
+            ).fetchall()
+            waiting = conn.execute(
+                f"SELECT id, user_id, decided_at, segments FROM outgoing WHERE {_WAITING}"
+            ).fetchall()
+            latest = conn.execute(
+                "SELECT user_id, max(created_at) FROM sent_sms"
+                " WHERE user_id IS NOT NULL GROUP BY user_id"
+            ).fetchall()
+            return sent, waiting, latest
+
+        return await self._database.reading(read)
 
     async def waiting(self) -> int:
         async with self._db.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}") as cur:

@@ -161,4 +161,31 @@ MIGRATIONS: Sequence[str] = (
         at REAL NOT NULL
     );
     """,
+    # 7: which users changed (their row, keywords or mutes), in order, whoever changed
+    # them: a running daemon reads what changed since it last looked and reloads only
+    # those users. The daemon deletes what it applied.
+    """
+    CREATE TABLE registry_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL
+    );
+    CREATE TRIGGER users_insert_logged AFTER INSERT ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.id); END;
+    CREATE TRIGGER users_update_logged AFTER UPDATE ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.id); END;
+    CREATE TRIGGER users_delete_logged AFTER DELETE ON users
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.id); END;
+    CREATE TRIGGER keywords_insert_logged AFTER INSERT ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER keywords_update_logged AFTER UPDATE ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER keywords_delete_logged AFTER DELETE ON keywords
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.user_id); END;
+    CREATE TRIGGER muted_insert_logged AFTER INSERT ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER muted_update_logged AFTER UPDATE ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (NEW.user_id); END;
+    CREATE TRIGGER muted_delete_logged AFTER DELETE ON muted
+    BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.user_id); END;
+    """,
 )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from highlightd.core.people import user_row
 from highlightd.core.records import Highlight, User
 from highlightd.store.database import Database
 
@@ -42,7 +43,7 @@ class Users:
 
     async def get(self, network: str, nick_key: str) -> User | None:
         async with self._db.execute(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE network = ? AND nick_key = ?",
+            f"SELECT {USER_COLUMNS} FROM users WHERE network = ? AND nick_key = ?",
             (network, nick_key),
         ) as cur:
             row = await cur.fetchone()
@@ -100,13 +101,13 @@ class Users:
 
     async def by_id(self, user_id: int) -> User | None:
         async with self._db.execute(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)
+            f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)
         ) as cur:
             row = await cur.fetchone()
         return _user(row) if row else None
 
     async def all(self, network: str | None = None) -> list[User]:
-        sql = f"SELECT {_USER_COLUMNS} FROM users"
+        sql = f"SELECT {USER_COLUMNS} FROM users"
         args: tuple[str, ...] = ()
         if network is not None:
             sql += " WHERE network = ?"
@@ -116,7 +117,7 @@ class Users:
 
     async def by_phone(self, phone: str) -> list[User]:
         rows = await self._database.rows(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
+            f"SELECT {USER_COLUMNS} FROM users WHERE phone = ?", (phone,)
         )
         return [_user(row) for row in rows]
 
@@ -140,7 +141,7 @@ class Users:
 
 def by_phone_in(conn: sqlite3.Connection, phone: str) -> list[User]:
     """Users.by_phone inside a transaction (a job of the group writer)."""
-    rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE phone = ?", (phone,))
+    rows = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE phone = ?", (phone,))
     return [_user(row) for row in rows]
 
 
@@ -155,14 +156,12 @@ class UserExists(Exception):
     """That nick is already registered on that network."""
 
 
-_USER_COLUMNS = (
-    "id, network, nick, phone, created_at, timezone, quiet, paused_until, opted_out, account,"
-    " paused_reason"
+# people.user_row's columns, and the network before them
+NETWORK_USER_COLUMNS = (
+    "id, nick, phone, created_at, timezone, quiet, paused_until, opted_out, account, paused_reason"
 )
+USER_COLUMNS = f"network, {NETWORK_USER_COLUMNS}"
 
 
 def _user(row: Any) -> User:
-    uid, network, nick, phone, created, tz, quiet, paused, opted_out, account, reason = row
-    return User(
-        uid, network, nick, phone, created, tz, quiet, paused, bool(opted_out), account, reason
-    )
+    return user_row(row[0], row[1:])
