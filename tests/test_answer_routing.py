@@ -20,6 +20,7 @@ from harness import (
     ALICE_PHONE,
     BOT,
     CHANNEL,
+    NETWORK,
     Highlightd,
     add_user,
     in_channel,
@@ -30,7 +31,9 @@ from harness import (
     web_port,
 )
 from highlightd.config import Settings
+from highlightd.core.ircnames import nick_key
 from highlightd.infra.bus import GROUP, STREAM
+from highlightd.irc.answerlane import FRESH
 from highlightd.store import Store
 from proxy import TcpProxy
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
@@ -228,3 +231,23 @@ async def test_consumer_name_is_kept_in_the_database_not_taken_from_the_hostname
         await again.close()
         await other.close()
     assert name.startswith("irc-")
+
+
+async def test_answers_held_up_by_an_outage_go_by_what_is_true_when_said(cut: Cut) -> None:
+    await cut.link_down()
+    await cut.hl.sms("#chan first")
+    await cut.hl.sms("#chan second")
+    await cut.taken(2)  # both read alice's registration when they were taken
+    store = await Store.open(cut.hl.settings.storage.path)
+    try:
+        assert await store.users.remove(NETWORK, nick_key("alice"))  # as the CLI does
+    finally:
+        await store.close()
+    # Older than a lookup may serve: the second, behind the first in the lane, reads again.
+    await asyncio.sleep(FRESH)
+    await cut.link_up()
+    bounces = await cut.twilio.wait_for_messages(2)
+    assert [(b.to, b.body) for b in bounces] == [
+        (ALICE_PHONE, "highlightd: this number is not registered (any more)")
+    ] * 2
+    assert not [r.raw for r in cut.bob.received if r.nick == BOT and "(SMS)" in r.text]

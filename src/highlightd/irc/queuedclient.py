@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 from typing import Any
 
 from pydle.features.account import AccountSupport
@@ -53,8 +54,20 @@ class QueuedClient(LoginClient):
                 await asyncio.wait_for(asyncio.shield(done), QUIT_WAIT)
 
     async def write(self, command: str, *params: str) -> None:
-        """Write one line now: the send queue's own call (irc.sendqueue.Link)."""
-        await super().rawmsg(command, *params)
+        """Write one line now: the send queue's own call (irc.sendqueue.Link).
+
+        pydle waits for every line's drain under asyncio.wait_for, a task per line
+        even when the socket took it all at once; that wait is kept only for when
+        the socket did not (a backlog, or a link going: the drain raises then).
+        """
+        message = str(self._create_message(command, *params)).encode(self.encoding)
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug(">> %s", message.decode(self.encoding))
+        writer = self.connection.writer
+        writer.write(message)
+        transport = writer.transport
+        if transport.is_closing() or transport.get_write_buffer_size():
+            await super().raw(b"")  # pydle's drain, its timeout, its disconnect on one
 
     # No WHOIS
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from highlightd.config import RelaySettings
 from highlightd.core.phones import mask_phone
-from highlightd.core.records import User
+from highlightd.core.records import Highlight, User
 from highlightd.core.replies import parse_reply
 from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
@@ -28,9 +28,11 @@ from highlightd.infra.consumer import Consumer
 from highlightd.infra.guard import guard
 from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
+from highlightd.irc.answerlane import AnswerLane, Taken
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.network import Network
 from highlightd.store import Store
+from highlightd.store.relayed import Lookup
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class Relay:
         self._settings = settings
         self._backoff = Backoff("redis (relay)", log)
         self._consumer: Consumer | None = None
-        self._lanes: dict[str, asyncio.Queue[Reply]] = {}
+        self._lanes: dict[str, AnswerLane] = {}
         # Answers taken and not done yet: by MessageSid, and their entries.
         self._sids: set[str] = set()
         self._entries: set[str] = set()
@@ -133,37 +135,42 @@ class Relay:
             await self._consumer.ack(reply)
             return
         try:
-            outcome = await self._store.relayed.outcome(reply.sid)
-            delivery = None if outcome else (await self.route(reply))[0]
+            # One trip to the store: the lane routes with what this read, while fresh.
+            lookup = await self._store.relayed.look_up(reply.sid, reply.phone)
         except Exception:
             log.exception("reply %s: cannot look it up; it is retried later", reply.sid)
             return
-        if outcome is not None:
+        if (outcome := lookup.outcome) is not None:
             self._metrics.replies.labels("duplicate").inc()
             log.info("reply %s was %s before; confirming it again", reply.sid, outcome)
             await self._consumer.confirm(reply, outcome)
             return
+        delivery = self.route(reply, lookup)[0]
         name = delivery.network.name if delivery else ""
         if name not in self._lanes:
-            self._lanes[name] = asyncio.Queue()
+            self._lanes[name] = AnswerLane(self._look_up_many)
             lanes.create_task(self._lane(self._lanes[name]))
         self._sids.add(reply.sid)
         self._entries.add(reply.entry_id)
-        self._lanes[name].put_nowait(reply)
+        self._lanes[name].put(Taken(reply, lookup, time.monotonic()))
 
-    async def _lane(self, queue: asyncio.Queue[Reply]) -> None:
+    async def _look_up_many(self, replies: list[Reply]) -> list[Lookup]:
+        return await self._store.relayed.look_up_many([(r.sid, r.phone) for r in replies])
+
+    async def _lane(self, queue: AnswerLane) -> None:
         # One answer at a time up to its record: a kill repeats at most the one line
         # the server took and we had not recorded. The confirmation on the bus (after
         # the record, so a copy is confirmed, never said) need not hold up the next.
         async with asyncio.TaskGroup() as confirming:
             while True:
-                reply = await queue.get()
+                taken = await queue.next()
+                reply = taken.reply
                 outcome = ""
                 # A failed one is left pending: claimed again after relay.claim_after,
                 # and re-published by the outbox.
                 try:
                     async with guard(log, "reply %s", reply.sid) as unit:
-                        outcome = await self._handle(reply)
+                        outcome = await self._handle(taken)
                         await self._store.relayed.record(reply.sid, outcome)
                 finally:
                     self._sids.discard(reply.sid)
@@ -181,14 +188,15 @@ class Relay:
                 "reply %s %s; redis is unavailable to confirm it (%s)", reply.sid, outcome, exc
             )
 
-    async def _handle(self, reply: Reply) -> str:
+    async def _handle(self, taken: Taken) -> str:
         """Say an answer, or tell its sender why not; what became of it."""
+        reply = taken.reply
         # Counted from our own start too: a network that is connecting after a restart
         # is not one that has been down for long.
         deadline = max(reply.received_at, self._started) + self._settings.max_delay
         delivery, problem = None, ""
         try:
-            delivery, problem = await self._route_when_settled(reply, deadline)
+            delivery, problem = await self._route_when_settled(taken, deadline)
             if delivery is None:
                 return await self._undeliverable(reply, problem)
             async with asyncio.timeout(max(deadline - time.time(), SEND_GRACE)):
@@ -208,11 +216,16 @@ class Relay:
         return "said"
 
     async def _route_when_settled(
-        self, reply: Reply, deadline: float
+        self, taken: Taken, deadline: float
     ) -> tuple[Delivery | None, str]:
         """Route once the network knows who is where: presence is only known then."""
+        reply = taken.reply
+        lookup = taken.lookup if taken.fresh() else None
         while True:
-            delivery, problem = await self.route(reply)
+            if lookup is None:
+                lookup = await self._store.relayed.look_up(reply.sid, reply.phone)
+            delivery, problem = self.route(reply, lookup)
+            lookup = None  # after a wait, read again
             if delivery is None or delivery.network.settled:
                 return delivery, problem
             log.info("reply %s waits for %s", reply.sid, delivery.network.name)
@@ -230,14 +243,14 @@ class Relay:
         await self._bounce(reply.phone, fit(f"highlightd: {problem}"))
         return "bounced"
 
-    async def route(self, reply: Reply) -> tuple[Delivery | None, str]:
+    def route(self, reply: Reply, lookup: Lookup) -> tuple[Delivery | None, str]:
         """Where to say an answer, or why it cannot be said."""
-        users = [
-            u for u in await self._store.users.by_phone(reply.phone) if u.network in self._networks
-        ]
+        users = [u for u in lookup.users if u.network in self._networks]
         if not users:
             return None, "this number is not registered (any more)"
-        last = await self._store.users.last_highlight([u.id for u in users])
+        ids = {u.id for u in users}
+        # The most recent highlight among them (one phone may have several registrations).
+        last = max((h for h in lookup.highlights if h.user_id in ids), key=_at, default=None)
         user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
         route = parse_reply(reply.body, network.chantypes)
@@ -263,6 +276,10 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
     return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
+
+
+def _at(highlight: Highlight) -> float:
+    return highlight.at
 
 
 def _pick(users: list[User], user_id: int | None) -> User:

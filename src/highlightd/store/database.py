@@ -160,6 +160,18 @@ class Database:
         here costs a round trip to that thread for the query, each batch, and the close)."""
         return list(await self.conn.execute_fetchall(sql, parameters))
 
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """work(connection), a few queries, in one job on the connection's thread."""
+
+        def job() -> T:
+            conn: sqlite3.Connection = self.conn._conn
+            return work(conn)
+
+        queue_job: Callable[[Callable[[], T]], Awaitable[T]] = self.conn._execute
+        if isinstance(self.conn, RetryingConnection):
+            return await self.conn._patiently(lambda: queue_job(job))
+        return await queue_job(job)
+
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """work(connection) in the writer's next group commit; its result once on disk."""
         return await self.writer.write(work)

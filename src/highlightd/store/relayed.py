@@ -6,12 +6,26 @@ what it has not seen confirmed); this record is what keeps it from being said tw
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
+from dataclasses import dataclass
 
+from highlightd.core.records import Highlight, User
 from highlightd.store.database import Database
+from highlightd.store.users import by_phone_in
 
 CONSUMER_ID = "relay_consumer"
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What routing an answer reads: what was done with it, its sender's registrations,
+    and each one's last highlight."""
+
+    outcome: str | None
+    users: list[User]
+    highlights: list[Highlight]
 
 
 class Relayed:
@@ -23,6 +37,14 @@ class Relayed:
         """What was done with this answer ("said", "bounced", ...), or None if nothing yet."""
         rows = await self._database.rows("SELECT outcome FROM said_sms WHERE sid = ?", (sid,))
         return str(rows[0][0]) if rows else None
+
+    async def look_up(self, sid: str, phone: str) -> Lookup:
+        """An answer's outcome so far and what routing it reads, in one trip to the store."""
+        return await self._database.read(lambda conn: _look_up(conn, sid, phone))
+
+    async def look_up_many(self, answers: list[tuple[str, str]]) -> list[Lookup]:
+        """`look_up` for each (sid, phone), in one trip to the store."""
+        return await self._database.read(lambda conn: [_look_up(conn, *a) for a in answers])
 
     async def record(self, sid: str, outcome: str) -> None:
         """Remember what was done with an answer; the first record stands."""
@@ -52,3 +74,18 @@ class Relayed:
             row = await cur.fetchone()
         assert row is not None  # inserted just above
         return str(row[0])
+
+
+def _look_up(conn: sqlite3.Connection, sid: str, phone: str) -> Lookup:
+    row = conn.execute("SELECT outcome FROM said_sms WHERE sid = ?", (sid,)).fetchone()
+    if row is not None:
+        return Lookup(str(row[0]), [], [])
+    users = by_phone_in(conn, phone)
+    if not users:
+        return Lookup(None, [], [])
+    marks = ",".join("?" * len(users))
+    rows = conn.execute(
+        f"SELECT user_id, channel, sender, at FROM last_highlight WHERE user_id IN ({marks})",
+        tuple(u.id for u in users),
+    )
+    return Lookup(None, users, [Highlight(*r) for r in rows])

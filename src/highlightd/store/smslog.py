@@ -262,9 +262,9 @@ class ReceivedLog:
         )
         return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) for row in rows]
 
-    async def published(self, sids: Sequence[str], epoch: str) -> None:
-        """These answers went on the bus of that Redis just now."""
-        at = time.time()
+    async def published(self, sids: Sequence[str], epoch: str, at: float | None = None) -> None:
+        """These answers went on the bus of that Redis at `at` (default: just now)."""
+        at = time.time() if at is None else at
         rows = [(at, epoch, sid) for sid in sids]
         await self._database.writer.write(
             lambda conn: conn.executemany(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+from functools import partial
 
 from highlightd.core.records import IncomingSms, OutboxEntry
 from highlightd.infra.bus import REDIS_DOWN, Bus
@@ -31,9 +33,11 @@ class Outbox:
     """Moves accepted SMS from SQLite to the bus until they are confirmed.
 
     An answer the webhook just stored is handed over in memory and put on the bus at
-    once, with whatever else came meanwhile (one round trip, one write marking them
-    published). The sweep, once a SWEEP_INTERVAL, goes through the whole outbox:
-    confirmations, answers another process stored, and re-publication.
+    once, with whatever else came meanwhile (one round trip). Rows are marked
+    published by the sweep, once a SWEEP_INTERVAL, in one write, before it goes
+    through the whole outbox: confirmations, answers another process stored, and
+    re-publication. A stop before that mark puts those answers on the bus again at
+    the next start: copies, which the IRC side confirms without saying them.
     """
 
     def __init__(self, store: Store, bus: Bus, republish_after: float) -> None:
@@ -44,6 +48,8 @@ class Outbox:
         self._backoff = Backoff("redis (outbox)", log)
         self._epoch: str | None = None
         self._fresh: list[IncomingSms] = []
+        # Put on the bus, not marked so yet: (sids, epoch, when).
+        self._unmarked: list[tuple[list[str], str, float]] = []
         self._next_sweep = float("-inf")
 
     def accepted(self, sms: IncomingSms) -> None:
@@ -82,9 +88,20 @@ class Outbox:
     async def _publish_fresh(self, epoch: str) -> None:
         fresh, self._fresh = self._fresh, []
         await self._bus.publish_many(fresh)
-        await self._store.received.published([sms.sid for sms in fresh], epoch)
+        self._unmarked.append(([sms.sid for sms in fresh], epoch, time.time()))
+
+    async def _mark_published(self) -> None:
+        """What went on the bus since the last sweep, marked so: one write per epoch."""
+        while self._unmarked:
+            _, epoch, at = self._unmarked[0]
+            same = list(itertools.takewhile(partial(_of_epoch, epoch), self._unmarked))
+            sids = [sid for batch, _, _ in same for sid in batch]
+            # As of the first batch: a re-publication may come one sweep early, not late.
+            await self._store.received.published(sids, epoch, at)
+            del self._unmarked[: len(same)]
 
     async def _sweep(self) -> None:
+        await self._mark_published()
         epoch = await self._bus.epoch()
         if self._epoch is not None and epoch != self._epoch:
             log.warning("redis restarted or lost its data: unconfirmed answers go on the bus again")
@@ -127,3 +144,7 @@ class Outbox:
             )
             return True
         return False
+
+
+def _of_epoch(epoch: str, unmarked: tuple[list[str], str, float]) -> bool:
+    return unmarked[1] == epoch
