@@ -61,6 +61,7 @@ class Sender:
         self.book = SpendBook(store, clock)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
+        self._attempts: asyncio.TaskGroup | None = None  # run's, once it runs
         # Says once that Twilio is failing, and once that it is back.
         self._outage = Backoff("Twilio", log, settings.retry_delay, settings.retry_delay_max)
 
@@ -73,13 +74,35 @@ class Sender:
         highlight: Highlight | None = None,
     ) -> None:
         """Send body to user: in the outbox now (with the held highlights it releases, and
-        the highlight it is about: where the user's answers go), in one group commit."""
+        the highlight it is about: where the user's answers go), in one group commit; if
+        the phone is free, marked "sending" in it too, and the request started at once."""
         at, count = self._clock(), segments(body)
-        sms_id = await self._store.outgoing.add(
-            user.id, user.phone, body, kind, count, at, releasing, highlight
-        )
+        attempts = self._attempts
+        if releasing or attempts is None or user.phone in self._busy:
+            sms_id = await self._store.outgoing.add(
+                user.id, user.phone, body, kind, count, at, releasing, highlight
+            )
+            self.book.decided(sms_id, user.id, at, count)
+            self._wake.set()
+            return
+        self._busy.add(user.phone)  # reserved before the commit: run leaves it to us
+        trying_at = time.time()
+        try:
+            sms_id, trying = await self._store.outgoing.add_trying(
+                user.id, user.phone, body, kind, count, at, highlight, trying_at
+            )
+        except BaseException:
+            self._busy.discard(user.phone)
+            raise
         self.book.decided(sms_id, user.id, at, count)
-        self._wake.set()
+        if not trying:  # after an older SMS to the phone, or dropped (a STOP since): by run
+            self._busy.discard(user.phone)
+            self._wake.set()
+            return
+        sms = OutgoingSms(
+            sms_id, user.id, user.phone, body, kind, count, at, "sending", 0, trying_at, 0
+        )
+        attempts.create_task(self._attempt(sms, user))
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
@@ -90,6 +113,7 @@ class Sender:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as attempts:
+            self._attempts = attempts  # stays: a stop ends the daemon, and send with it
             while True:
                 self._wake.clear()
                 try:
@@ -112,10 +136,13 @@ class Sender:
         next_try = await self._store.outgoing.next_try(now)
         return IDLE_LOOK if next_try is None else min(max(next_try - now, 0.0), IDLE_LOOK)
 
-    async def _attempt(self, listed: OutgoingSms) -> None:
+    async def _attempt(self, listed: OutgoingSms, marked: User | None = None) -> None:
         """One attempt, in a boundary of its own: a failure is logged, the others go on."""
         sms = listed
         try:
+            if marked is not None:  # its user: marked "sending" as it went in the outbox
+                await self._request(sms, marked)
+                return
             # Read again now that the phone is ours: the list may predate the end of
             # the phone's previous attempt (sent since, or put off).
             fresh = await self._store.outgoing.get(listed.id)
@@ -169,6 +196,10 @@ class Sender:
             await self._give_up(sms, "no attempt went through", maybe_sent=False)
             return
         await self._store.outgoing.trying(sms.id, time.time())
+        await self._request(sms, user)
+
+    async def _request(self, sms: OutgoingSms, user: User | None) -> None:
+        """The request, once the SMS is marked "sending" (committed)."""
         try:
             sent = await self._gateway.send(sms.phone, sms.body)
         except SmsError as exc:

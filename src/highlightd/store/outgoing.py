@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import astuple
+from functools import partial
 from typing import Any
 
 from highlightd.core.facts import InFlight
@@ -50,20 +51,19 @@ class Outgoing:
         transaction, so a crash leaves either them or the digest, never neither; so
         does the highlight it is about, where the user's answers will go."""
         row = (user_id, phone, body, kind, segments, decided_at)
+        add = partial(_add, row=row, releasing=releasing, highlight=highlight, trying_at=None)
+        new_id, _trying = await self._database.write(add)
+        return new_id
 
-        def add(conn: sqlite3.Connection) -> int:
-            new_id = conn.execute(
-                "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                row,
-            ).fetchone()[0]
-            if releasing:
-                marks = ",".join("?" * len(releasing))
-                conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
-            if highlight is not None:
-                conn.execute(SET_LAST_HIGHLIGHT, astuple(highlight))
-            return int(new_id)
-
+    async def add_trying(
+        self, user_id: int, phone: str, body: str, kind: str, segments: int,
+        decided_at: float, highlight: Highlight | None, at: float,
+    ) -> tuple[int, bool]:  # fmt: skip
+        """As `add`, and marked "sending" (as `trying`) in the same commit when no older
+        SMS to the phone is on its way and the user wants SMS: its request may go out
+        once this returns, with no commit of its own. Whether it was marked."""
+        row = (user_id, phone, body, kind, segments, decided_at)
+        add = partial(_add, row=row, releasing=(), highlight=highlight, trying_at=at)
         return await self._database.write(add)
 
     async def due(self, now: float) -> list[OutgoingSms]:
@@ -212,6 +212,43 @@ class Outgoing:
             f"SELECT {_COLUMNS}, error FROM outgoing WHERE state = 'failed' ORDER BY id"
         ) as cur:
             return [(_row(r[:-1]), str(r[-1])) async for r in cur]
+
+
+def _add(
+    conn: sqlite3.Connection,
+    row: tuple[Any, ...],
+    releasing: Sequence[int],
+    highlight: Highlight | None,
+    trying_at: float | None,
+) -> tuple[int, bool]:
+    new_id = int(
+        conn.execute(
+            "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            row,
+        ).fetchone()[0]
+    )
+    if releasing:
+        marks = ",".join("?" * len(releasing))
+        conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
+    if highlight is not None:
+        conn.execute(SET_LAST_HIGHLIGHT, astuple(highlight))
+    # Marked only when first in its phone's line (each phone's SMS go out in order), and
+    # its user still wants SMS (a STOP or a pause committed since the decision).
+    trying = trying_at is not None and bool(
+        conn.execute(
+            f"SELECT NOT EXISTS (SELECT 1 FROM outgoing WHERE to_phone = ? AND id < ? AND"
+            f" {_WAITING}) AND EXISTS (SELECT 1 FROM users WHERE id = ? AND NOT opted_out"
+            " AND (paused_until IS NULL OR paused_until <= ?))",
+            (row[1], new_id, row[0], row[5]),
+        ).fetchone()[0]
+    )
+    if trying:
+        conn.execute(
+            "UPDATE outgoing SET state = 'sending', first_try_at = ? WHERE id = ?",
+            (trying_at, new_id),
+        )
+    return new_id, trying
 
 
 def _float(value: Any) -> float | None:
