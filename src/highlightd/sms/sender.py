@@ -128,12 +128,12 @@ class Sender:
     async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
         """Start an attempt for each due SMS whose phone is free; seconds until the next."""
         now = time.time()
-        for sms in await self._store.outgoing.due(now):
+        due, waiting, next_try = await self._store.outgoing.look(now)
+        for sms in due:
             if sms.phone not in self._busy:
                 self._busy.add(sms.phone)
                 attempts.create_task(self._attempt(sms))
-        self._metrics.sms_waiting.set(await self._store.outgoing.waiting())
-        next_try = await self._store.outgoing.next_try(now)
+        self._metrics.sms_waiting.set(waiting)
         return IDLE_LOOK if next_try is None else min(max(next_try - now, 0.0), IDLE_LOOK)
 
     async def _attempt(self, listed: OutgoingSms, marked: User | None = None) -> None:

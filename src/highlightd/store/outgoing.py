@@ -68,12 +68,15 @@ class Outgoing:
 
     async def due(self, now: float) -> list[OutgoingSms]:
         """For each phone, its oldest SMS still on its way, if its next try is due."""
-        async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM outgoing o WHERE next_at <= ? AND id = (SELECT min(id)"
-            f" FROM outgoing WHERE to_phone = o.to_phone AND {_WAITING}) ORDER BY id",
-            (now,),
-        ) as cur:
-            return [_row(r) async for r in cur]
+        return await self._database.read(partial(_due, now=now))
+
+    async def look(self, now: float) -> tuple[list[OutgoingSms], int, float | None]:
+        """`due`, `waiting` and `next_try` in one job on the connection's thread."""
+
+        def look(conn: sqlite3.Connection) -> tuple[list[OutgoingSms], int, float | None]:
+            return _due(conn, now), _waiting(conn), _next_try(conn, now)
+
+        return await self._database.read(look)
 
     async def get(self, sms_id: int) -> OutgoingSms | None:
         async with self._db.execute(
@@ -84,11 +87,7 @@ class Outgoing:
 
     async def next_try(self, after: float) -> float | None:
         """The earliest next try later than `after`."""
-        async with self._db.execute(
-            f"SELECT min(next_at) FROM outgoing WHERE {_WAITING} AND next_at > ?", (after,)
-        ) as cur:
-            row = await cur.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        return await self._database.read(partial(_next_try, after=after))
 
     async def trying(self, sms_id: int, at: float) -> None:
         """Before a request goes out: from now on the SMS may exist at Twilio."""
@@ -202,9 +201,7 @@ class Outgoing:
         return await self._database.reading(read)
 
     async def waiting(self) -> int:
-        async with self._db.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await self._database.read(_waiting)
 
     async def failed(self) -> list[tuple[OutgoingSms, str]]:
         """SMS given up, with why (for inspection)."""
@@ -249,6 +246,28 @@ def _add(
             (trying_at, new_id),
         )
     return new_id, trying
+
+
+def _due(conn: sqlite3.Connection, now: float) -> list[OutgoingSms]:
+    return [
+        _row(r)
+        for r in conn.execute(
+            f"SELECT {_COLUMNS} FROM outgoing o WHERE next_at <= ? AND id = (SELECT min(id)"
+            f" FROM outgoing WHERE to_phone = o.to_phone AND {_WAITING}) ORDER BY id",
+            (now,),
+        )
+    ]
+
+
+def _waiting(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}").fetchone()[0])
+
+
+def _next_try(conn: sqlite3.Connection, after: float) -> float | None:
+    row = conn.execute(
+        f"SELECT min(next_at) FROM outgoing WHERE {_WAITING} AND next_at > ?", (after,)
+    ).fetchone()
+    return float(row[0]) if row[0] is not None else None
 
 
 def _float(value: Any) -> float | None:
