@@ -1,16 +1,15 @@
 """Sending the SMS that were decided: a durable outbox, retries, and never one SMS twice.
 
-`send` writes the SMS to the outbox (store.outgoing) and returns: from then on
-it counts against the budgets (the next decision sees it, a restart does not
-forget it), and the run task delivers it, retrying through outages and
-restarts for up to `sms.max_delay`.
+`send` writes the SMS to the outbox (store.outgoing) and returns: from then on it
+counts against the budgets (the next decision sees it, a restart does not forget
+it); if its phone is free, marked "sending" in that commit and its request started
+at once, else the run task delivers it, retrying for up to `sms.max_delay`.
 
-A failure that proves nothing was created (a 4xx saying so, a refused
-connection) is retried as it is. One that does not (a 5xx, no answer, a broken
-or unreadable one, a process killed mid-request) leaves the SMS "sending": before
-any new attempt it is looked up in Twilio's Messages list, and recorded if found.
-Each phone's SMS go out one at a time and in order, so that two alike never
-claim the same message.
+A failure that proves nothing was created (a 4xx saying so, a refused connection)
+is retried as it is. One that does not (a 5xx, no answer, a broken or unreadable
+one, a process killed before or in the request) leaves the SMS "sending": before any
+new attempt it is looked up in Twilio's Messages list, and recorded if found. Each
+phone's SMS go out one at a time and in order: two alike never claim one message.
 """
 
 from __future__ import annotations
@@ -74,8 +73,7 @@ class Sender:
         highlight: Highlight | None = None,
     ) -> None:
         """Send body to user: in the outbox now (with the held highlights it releases, and
-        the highlight it is about: where the user's answers go), in one group commit; if
-        the phone is free, marked "sending" in it too, and the request started at once."""
+        the highlight it is about: where the user's answers go), in one group commit."""
         at, count = self._clock(), segments(body)
         attempts = self._attempts
         if releasing or attempts is None or user.phone in self._busy:
@@ -112,18 +110,21 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as attempts:
-            self._attempts = attempts  # stays: a stop ends the daemon, and send with it
-            while True:
-                self._wake.clear()
-                try:
-                    wait = await self._start_due(attempts)
-                except Exception:
-                    log.exception("SMS outbox unreadable; looking again in %.0f s", IDLE_LOOK)
-                    wait = IDLE_LOOK
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
+        try:
+            async with asyncio.TaskGroup() as attempts:
+                self._attempts = attempts
+                while True:
+                    self._wake.clear()
+                    try:
+                        wait = await self._start_due(attempts)
+                    except Exception:
+                        log.exception("SMS outbox unreadable; looking again in %.0f s", IDLE_LOOK)
+                        wait = IDLE_LOOK
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._wake.wait()
+        finally:
+            self._attempts = None  # what send puts in the outbox waits for the next run
 
     async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
         """Start an attempt for each due SMS whose phone is free; seconds until the next."""
@@ -143,8 +144,7 @@ class Sender:
             if marked is not None:  # its user: marked "sending" as it went in the outbox
                 await self._request(sms, marked)
                 return
-            # Read again now that the phone is ours: the list may predate the end of
-            # the phone's previous attempt (sent since, or put off).
+            # Read again: the list may predate the end of the phone's last attempt.
             fresh = await self._store.outgoing.get(listed.id)
             if fresh is None or fresh.state == "failed" or fresh.next_at > time.time():
                 return
