@@ -152,6 +152,32 @@ async def test_outbox_gives_each_phone_its_oldest_sms_first(store: Store) -> Non
     assert (again.id, again.state, again.attempts) == (first, "sending", 1)
 
 
+async def test_an_sms_first_in_its_phones_line_is_marked_sending_as_it_goes_in(
+    store: Store,
+) -> None:
+    alice = await add(store, "alice")
+    bob = await add(store, "bob", BOB)
+    one, marked = await store.outgoing.add_trying(
+        alice.id, ALICE, "one", "highlight", 1, NOW, None, NOW + 0.5
+    )
+    assert marked
+    [sms] = await store.outgoing.due(NOW)
+    # Committed as an attempt: a crash before the request means a look-up, not a resend.
+    assert (sms.id, sms.state, sms.first_try_at) == (one, "sending", NOW + 0.5)
+    # Behind alice's first: waits its turn, unmarked.
+    two, marked = await store.outgoing.add_trying(
+        alice.id, ALICE, "two", "highlight", 1, NOW, None, NOW + 1
+    )
+    assert not marked
+    assert (await store.outgoing.get(two)).state == "pending"  # type: ignore[union-attr]
+    # A user who opted out since the decision: left to the sender's loop, which drops it.
+    await store.users.update(bob.id, opted_out=1)
+    _three, marked = await store.outgoing.add_trying(
+        bob.id, BOB, "three", "highlight", 1, NOW, None, NOW + 1
+    )
+    assert not marked
+
+
 async def test_outbox_rows_count_in_flight_until_sent_or_failed(store: Store) -> None:
     alice = await add(store, "alice")
     bob = await add(store, "bob", BOB)

@@ -1,16 +1,15 @@
 """Sending the SMS that were decided: a durable outbox, retries, and never one SMS twice.
 
-`send` writes the SMS to the outbox (store.outgoing) and returns: from then on
-it counts against the budgets (the next decision sees it, a restart does not
-forget it), and the run task delivers it, retrying through outages and
-restarts for up to `sms.max_delay`.
+`send` writes the SMS to the outbox (store.outgoing) and returns: from then on it
+counts against the budgets (the next decision sees it, a restart does not forget
+it); if its phone is free, marked "sending" in that commit and its request started
+at once, else the run task delivers it, retrying for up to `sms.max_delay`.
 
-A failure that proves nothing was created (a 4xx saying so, a refused
-connection) is retried as it is. One that does not (a 5xx, no answer, a broken
-or unreadable one, a process killed mid-request) leaves the SMS "sending": before
-any new attempt it is looked up in Twilio's Messages list, and recorded if found.
-Each phone's SMS go out one at a time and in order, so that two alike never
-claim the same message.
+A failure that proves nothing was created (a 4xx saying so, a refused connection)
+is retried as it is. One that does not (a 5xx, no answer, a broken or unreadable
+one, a process killed before or in the request) leaves the SMS "sending": before any
+new attempt it is looked up in Twilio's Messages list, and recorded if found. Each
+phone's SMS go out one at a time and in order: two alike never claim one message.
 """
 
 from __future__ import annotations
@@ -61,6 +60,7 @@ class Sender:
         self.book = SpendBook(store, clock)
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
+        self._attempts: asyncio.TaskGroup | None = None  # run's, once it runs
         # Says once that Twilio is failing, and once that it is back.
         self._outage = Backoff("Twilio", log, settings.retry_delay, settings.retry_delay_max)
 
@@ -75,11 +75,32 @@ class Sender:
         """Send body to user: in the outbox now (with the held highlights it releases, and
         the highlight it is about: where the user's answers go), in one group commit."""
         at, count = self._clock(), segments(body)
-        sms_id = await self._store.outgoing.add(
-            user.id, user.phone, body, kind, count, at, releasing, highlight
-        )
+        attempts = self._attempts
+        if releasing or attempts is None or user.phone in self._busy:
+            sms_id = await self._store.outgoing.add(
+                user.id, user.phone, body, kind, count, at, releasing, highlight
+            )
+            self.book.decided(sms_id, user.id, at, count)
+            self._wake.set()
+            return
+        self._busy.add(user.phone)  # reserved before the commit: run leaves it to us
+        trying_at = time.time()
+        try:
+            sms_id, trying = await self._store.outgoing.add_trying(
+                user.id, user.phone, body, kind, count, at, highlight, trying_at
+            )
+        except BaseException:
+            self._busy.discard(user.phone)
+            raise
         self.book.decided(sms_id, user.id, at, count)
-        self._wake.set()
+        if not trying:  # after an older SMS to the phone, or dropped (a STOP since): by run
+            self._busy.discard(user.phone)
+            self._wake.set()
+            return
+        sms = OutgoingSms(
+            sms_id, user.id, user.phone, body, kind, count, at, "sending", 0, trying_at, 0
+        )
+        attempts.create_task(self._attempt(sms, user))
 
     async def bounce(self, phone: str, text: str) -> None:
         """Tell a registered user by SMS why their answer went nowhere (one segment)."""
@@ -89,35 +110,41 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as attempts:
-            while True:
-                self._wake.clear()
-                try:
-                    wait = await self._start_due(attempts)
-                except Exception:
-                    log.exception("SMS outbox unreadable; looking again in %.0f s", IDLE_LOOK)
-                    wait = IDLE_LOOK
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wake.wait()
+        try:
+            async with asyncio.TaskGroup() as attempts:
+                self._attempts = attempts
+                while True:
+                    self._wake.clear()
+                    try:
+                        wait = await self._start_due(attempts)
+                    except Exception:
+                        log.exception("SMS outbox unreadable; looking again in %.0f s", IDLE_LOOK)
+                        wait = IDLE_LOOK
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._wake.wait()
+        finally:
+            self._attempts = None  # what send puts in the outbox waits for the next run
 
     async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
         """Start an attempt for each due SMS whose phone is free; seconds until the next."""
         now = time.time()
-        for sms in await self._store.outgoing.due(now):
+        due, waiting, next_try = await self._store.outgoing.look(now)
+        for sms in due:
             if sms.phone not in self._busy:
                 self._busy.add(sms.phone)
                 attempts.create_task(self._attempt(sms))
-        self._metrics.sms_waiting.set(await self._store.outgoing.waiting())
-        next_try = await self._store.outgoing.next_try(now)
+        self._metrics.sms_waiting.set(waiting)
         return IDLE_LOOK if next_try is None else min(max(next_try - now, 0.0), IDLE_LOOK)
 
-    async def _attempt(self, listed: OutgoingSms) -> None:
+    async def _attempt(self, listed: OutgoingSms, marked: User | None = None) -> None:
         """One attempt, in a boundary of its own: a failure is logged, the others go on."""
         sms = listed
         try:
-            # Read again now that the phone is ours: the list may predate the end of
-            # the phone's previous attempt (sent since, or put off).
+            if marked is not None:  # its user: marked "sending" as it went in the outbox
+                await self._request(sms, marked)
+                return
+            # Read again: the list may predate the end of the phone's last attempt.
             fresh = await self._store.outgoing.get(listed.id)
             if fresh is None or fresh.state == "failed" or fresh.next_at > time.time():
                 return
@@ -169,6 +196,10 @@ class Sender:
             await self._give_up(sms, "no attempt went through", maybe_sent=False)
             return
         await self._store.outgoing.trying(sms.id, time.time())
+        await self._request(sms, user)
+
+    async def _request(self, sms: OutgoingSms, user: User | None) -> None:
+        """The request, once the SMS is marked "sending" (committed)."""
         try:
             sent = await self._gateway.send(sms.phone, sms.body)
         except SmsError as exc:

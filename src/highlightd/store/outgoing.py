@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import astuple
+from functools import partial
 from typing import Any
 
 from highlightd.core.facts import InFlight
@@ -50,30 +51,32 @@ class Outgoing:
         transaction, so a crash leaves either them or the digest, never neither; so
         does the highlight it is about, where the user's answers will go."""
         row = (user_id, phone, body, kind, segments, decided_at)
+        add = partial(_add, row=row, releasing=releasing, highlight=highlight, trying_at=None)
+        new_id, _trying = await self._database.write(add)
+        return new_id
 
-        def add(conn: sqlite3.Connection) -> int:
-            new_id = conn.execute(
-                "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                row,
-            ).fetchone()[0]
-            if releasing:
-                marks = ",".join("?" * len(releasing))
-                conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
-            if highlight is not None:
-                conn.execute(SET_LAST_HIGHLIGHT, astuple(highlight))
-            return int(new_id)
-
+    async def add_trying(
+        self, user_id: int, phone: str, body: str, kind: str, segments: int,
+        decided_at: float, highlight: Highlight | None, at: float,
+    ) -> tuple[int, bool]:  # fmt: skip
+        """As `add`, and marked "sending" (as `trying`) in the same commit when no older
+        SMS to the phone is on its way and the user wants SMS: its request may go out
+        once this returns, with no commit of its own. Whether it was marked."""
+        row = (user_id, phone, body, kind, segments, decided_at)
+        add = partial(_add, row=row, releasing=(), highlight=highlight, trying_at=at)
         return await self._database.write(add)
 
     async def due(self, now: float) -> list[OutgoingSms]:
         """For each phone, its oldest SMS still on its way, if its next try is due."""
-        async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM outgoing o WHERE next_at <= ? AND id = (SELECT min(id)"
-            f" FROM outgoing WHERE to_phone = o.to_phone AND {_WAITING}) ORDER BY id",
-            (now,),
-        ) as cur:
-            return [_row(r) async for r in cur]
+        return await self._database.read(partial(_due, now=now))
+
+    async def look(self, now: float) -> tuple[list[OutgoingSms], int, float | None]:
+        """`due`, `waiting` and `next_try` in one job on the connection's thread."""
+
+        def look(conn: sqlite3.Connection) -> tuple[list[OutgoingSms], int, float | None]:
+            return _due(conn, now), _waiting(conn), _next_try(conn, now)
+
+        return await self._database.read(look)
 
     async def get(self, sms_id: int) -> OutgoingSms | None:
         async with self._db.execute(
@@ -84,11 +87,7 @@ class Outgoing:
 
     async def next_try(self, after: float) -> float | None:
         """The earliest next try later than `after`."""
-        async with self._db.execute(
-            f"SELECT min(next_at) FROM outgoing WHERE {_WAITING} AND next_at > ?", (after,)
-        ) as cur:
-            row = await cur.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        return await self._database.read(partial(_next_try, after=after))
 
     async def trying(self, sms_id: int, at: float) -> None:
         """Before a request goes out: from now on the SMS may exist at Twilio."""
@@ -202,9 +201,7 @@ class Outgoing:
         return await self._database.reading(read)
 
     async def waiting(self) -> int:
-        async with self._db.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await self._database.read(_waiting)
 
     async def failed(self) -> list[tuple[OutgoingSms, str]]:
         """SMS given up, with why (for inspection)."""
@@ -212,6 +209,65 @@ class Outgoing:
             f"SELECT {_COLUMNS}, error FROM outgoing WHERE state = 'failed' ORDER BY id"
         ) as cur:
             return [(_row(r[:-1]), str(r[-1])) async for r in cur]
+
+
+def _add(
+    conn: sqlite3.Connection,
+    row: tuple[Any, ...],
+    releasing: Sequence[int],
+    highlight: Highlight | None,
+    trying_at: float | None,
+) -> tuple[int, bool]:
+    new_id = int(
+        conn.execute(
+            "INSERT INTO outgoing (user_id, to_phone, body, kind, segments, decided_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            row,
+        ).fetchone()[0]
+    )
+    if releasing:
+        marks = ",".join("?" * len(releasing))
+        conn.execute(f"DELETE FROM held WHERE id IN ({marks})", tuple(releasing))
+    if highlight is not None:
+        conn.execute(SET_LAST_HIGHLIGHT, astuple(highlight))
+    # Marked only when first in its phone's line (each phone's SMS go out in order), and
+    # its user still wants SMS (a STOP or a pause committed since the decision).
+    trying = trying_at is not None and bool(
+        conn.execute(
+            f"SELECT NOT EXISTS (SELECT 1 FROM outgoing WHERE to_phone = ? AND id < ? AND"
+            f" {_WAITING}) AND EXISTS (SELECT 1 FROM users WHERE id = ? AND NOT opted_out"
+            " AND (paused_until IS NULL OR paused_until <= ?))",
+            (row[1], new_id, row[0], row[5]),
+        ).fetchone()[0]
+    )
+    if trying:
+        conn.execute(
+            "UPDATE outgoing SET state = 'sending', first_try_at = ? WHERE id = ?",
+            (trying_at, new_id),
+        )
+    return new_id, trying
+
+
+def _due(conn: sqlite3.Connection, now: float) -> list[OutgoingSms]:
+    return [
+        _row(r)
+        for r in conn.execute(
+            f"SELECT {_COLUMNS} FROM outgoing o WHERE next_at <= ? AND id = (SELECT min(id)"
+            f" FROM outgoing WHERE to_phone = o.to_phone AND {_WAITING}) ORDER BY id",
+            (now,),
+        )
+    ]
+
+
+def _waiting(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(f"SELECT count(*) FROM outgoing WHERE {_WAITING}").fetchone()[0])
+
+
+def _next_try(conn: sqlite3.Connection, after: float) -> float | None:
+    row = conn.execute(
+        f"SELECT min(next_at) FROM outgoing WHERE {_WAITING} AND next_at > ?", (after,)
+    ).fetchone()
+    return float(row[0]) if row[0] is not None else None
 
 
 def _float(value: Any) -> float | None:
