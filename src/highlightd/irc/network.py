@@ -23,10 +23,9 @@ from highlightd.irc.channels import Channels
 from highlightd.irc.ctcp import CtcpDesk
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.lanes import Priority, priority_of
-from highlightd.irc.sendqueue import SendQueue
-from highlightd.irc.sightings import Sightings
+from highlightd.irc.presence import Presence
+from highlightd.irc.sendqueue import SendQueue, retrieved
 from highlightd.irc.supervisor import Supervisor
-from highlightd.irc.who import WhoAsker
 
 QUIT_MESSAGE = "highlightd shutting down"
 
@@ -50,11 +49,11 @@ class Network:
         self.state_changed = asyncio.Event()
         # Per-nick memory is bounded (irc/bounded.py, irc/sightings.py): nick churn
         # must not grow it.
-        self._sightings = Sightings(self.fold)
-        self._ctcp = CtcpDesk()
-        self._who = WhoAsker(
+        self._presence = Presence(
             self.fold, lambda nick: self._queue.put("WHO", [(nick,)], Priority.PROTOCOL)
         )
+        self._sightings = self._presence.sightings
+        self._ctcp = CtcpDesk()
         self._link = Supervisor(self, settings, self._queue, self._channels, self._set_ready, index)
 
     # What the rest of the daemon asks
@@ -141,41 +140,28 @@ class Network:
 
     def seen(self, nick: str) -> Seen:
         """What we saw of whoever holds nick: when it spoke, and the accounts involved."""
-        spoke = self._sightings.last_spoke(nick)
-        return Seen(
-            spoke_ago=None if spoke is None else time.monotonic() - spoke.at,
-            account=self.account_of(nick),
-            spoke_account=None if spoke is None else spoke.account,
-        )
+        return self._presence.seen(nick, self.account_of(nick))
 
     async def away(self, nick: str) -> bool | None:
-        """Whether nick is /away; None when the server does not say.
-
-        Where away-notify is on, the server tells every change and WHOX at our JOIN told
-        the state before, so no WHO is sent for a nick whose state is known.
-        """
-        if not self.connected:
-            return None
+        """Whether nick is /away; None when the server does not say (irc/presence.py)."""
         client = self._link.client
-        known = self._sightings.away(nick)
-        if known is not None and client is not None and client.tells_away:
-            return known
-        return await self._who.away(nick)
+        if not self.connected or client is None:
+            return None
+        return await self._presence.away(nick, client.tells_away)
 
     def away_changed(self, nick: str, away: bool) -> None:
         """AWAY (away-notify), a JOIN with away-notify (here unless an AWAY follows), a WHOX."""
         self._sightings.set_away(nick, away)
 
     def who_reply(self, nick: str, flags: str) -> None:
-        self._sightings.set_away(nick, flags.startswith("G"))
-        self._who.reply(nick, flags)
+        self._presence.who_reply(nick, flags)
 
     def whox(self, channel: str, query: str) -> None:
         """Ask for a channel's members with WHOX, through the send queue (one line)."""
         self._queue.put("WHO", [(channel, query)], Priority.PROTOCOL)
 
     def who_end(self, mask: str) -> None:
-        self._who.end(mask)
+        self._presence.who_end(mask)
 
     def send(
         self,
@@ -198,7 +184,7 @@ class Network:
         else:
             done = asyncio.get_running_loop().create_future()
             done.set_exception(DeliveryRefused(target, "411", "No recipient given"))
-        done.add_done_callback(_retrieved)  # a caller may not wait (NOTICE answers)
+        done.add_done_callback(retrieved)  # a caller may not wait (NOTICE answers)
         return done
 
     def received(
@@ -262,7 +248,7 @@ class Network:
     ) -> asyncio.Future[None]:
         """A line of the client's own (pydle's): written only on that connection."""
         done = self._queue.put(command, [params], priority_of(command), link=link)
-        done.add_done_callback(_retrieved)
+        done.add_done_callback(retrieved)
         return done
 
     def ctcp(self, sender: str, query: str, contents: str | None) -> str | None:
@@ -310,8 +296,3 @@ class Network:
     async def quit(self, message: str = QUIT_MESSAGE) -> None:
         """Say goodbye to the server and stop reconnecting."""
         await self._link.quit(message)
-
-
-def _retrieved(done: asyncio.Future[None]) -> None:
-    if not done.cancelled():
-        done.exception()

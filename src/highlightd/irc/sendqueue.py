@@ -281,3 +281,9 @@ class SendQueue:
             await link.write("PING", f"{BARRIER_PREFIX}{number}")
         except Exception as exc:  # the link is going: its lines go again on the next one
             log.debug("%s: PING failed (%s); resent after reconnecting", self._network, exc)
+
+
+def retrieved(done: asyncio.Future[None]) -> None:
+    """A done-callback for a send nobody may wait for: its exception counts as seen."""
+    if not done.cancelled():
+        done.exception()
