@@ -11,15 +11,13 @@ Run: .venv/bin/python benchmarks/bench_command_flood.py
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 from common import row
-from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from harness import BOT
-from scene import Scene, SceneFactory
-from servers import IrcServer, IrcTestClient, ParsedLine, RedisServer
+from scene import Scene
+from servers import ParsedLine
+from stage import staged
 
 HELPS = 300
 
@@ -51,31 +49,9 @@ async def measure(s: Scene) -> None:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        irc, redis = IrcServer(tmp / "irc"), RedisServer(tmp / "redis")
-        await irc.astart()
-        await redis.astart()
-        connected: list[IrcTestClient] = []
-
-        async def connect(
-            nick: str, *, host: str | None = None, port: int | None = None
-        ) -> IrcTestClient:
-            client = await IrcTestClient.connect(host or irc.host, port or irc.port, nick)
-            connected.append(client)
-            return client
-
-        try:
-            async with FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN) as twilio:
-                factory = SceneFactory(tmp, irc, redis, twilio, connect)
-                defaults = {"send_burst": 5, "send_rate": 1.0}
-                async with factory(clients=("alice", "bob", "mallory"), network=defaults) as s:
-                    await measure(s)
-        finally:
-            for client in connected:
-                await client.close()
-            await redis.astop()
-            await irc.astop()
+    defaults = {"send_burst": 5, "send_rate": 1.0}  # flood control as shipped
+    async with staged(0, clients=("alice", "bob", "mallory"), network=defaults) as (s, _):
+        await measure(s)
 
 
 if __name__ == "__main__":

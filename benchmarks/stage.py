@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,11 @@ async def staged(
     users: int,
     keywords: int = 2,
     clients: tuple[str, ...] = ("alice", "bob"),
+    network: Mapping[str, Any] = OPEN_NETWORK,
     **settings: Any,
 ) -> AsyncIterator[tuple[Scene, TimedTwilio]]:
-    """A Scene (alice registered as in the tests) plus `users` more, each with keywords."""
+    """A Scene (alice registered as in the tests) plus `users` more, each with keywords;
+    flood control off unless `network` says otherwise."""
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         irc = IrcServer(tmp / "irc")
@@ -67,7 +69,7 @@ async def staged(
             async with TimedTwilio() as twilio:
                 factory = SceneFactory(tmp, irc, redis, twilio, connect)
                 policy = OPEN_POLICY | settings.get("policy", {})
-                async with factory(clients=clients, policy=policy, network=OPEN_NETWORK) as s:
+                async with factory(clients=clients, policy=policy, network=network) as s:
                     yield s, twilio
         finally:
             for client in connected:
