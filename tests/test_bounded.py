@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from highlightd import __version__
-from highlightd.irc.bounded import Recent, Verdict, Windows
+from highlightd.irc.bounded import Lru, Verdict, Windows
 from highlightd.irc.ctcp import GLOBAL_PER_MINUTE, CtcpDesk
 from scripted_irc import ScriptedIrc, bot_on
 
@@ -49,19 +49,17 @@ def test_windows_forget_the_oldest_past_their_capacity_and_the_expired() -> None
     assert len(windows) == 1
 
 
-def test_recent_keeps_the_most_recent_keys_only() -> None:
-    clock = Clock()
-    recent = Recent(capacity=100, clock=clock)
-    recent.seen("alice")
+def test_lru_keeps_the_most_recent_keys_only() -> None:
+    lru: Lru[str, int] = Lru(capacity=100)
+    lru.put("alice", 0)
     for i in range(10_000):
-        clock.now += 1
-        recent.seen(f"nick{i}")
+        lru.put(f"nick{i}", i)
         if i % 50 == 0:
-            recent.seen("alice")  # still talking: kept
-    assert len(recent) == 100
-    assert recent.ago("nick0") is None
-    assert recent.ago("nick9999") == 0
-    assert recent.ago("alice") == 49
+            lru.put("alice", i)  # still talking: kept
+    assert len(lru) == 100
+    assert lru.get("nick0") is None
+    assert lru.get("nick9999") == 9999
+    assert lru.get("alice") == 9950
 
 
 @pytest.mark.parametrize(

@@ -10,35 +10,39 @@ import collections
 import enum
 import time
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 # How many nicks each table remembers at most.
 CAPACITY = 2048
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-class Recent:
-    """When each key was last seen, for the CAPACITY most recent keys."""
 
-    def __init__(self, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic):
+class Lru(Generic[K, V]):
+    """A mapping that keeps only its CAPACITY most recently written keys."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
-        self._clock = clock
-        self._at: collections.OrderedDict[Hashable, float] = collections.OrderedDict()
+        self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._items)
 
-    def seen(self, key: Hashable) -> None:
-        self._at[key] = self._clock()
-        self._at.move_to_end(key)
-        while len(self._at) > self._capacity:
-            self._at.popitem(last=False)
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
 
-    def ago(self, key: Hashable) -> float | None:
-        """Seconds since key was last seen; None if never, or forgotten."""
-        at = self._at.get(key)
-        return None if at is None else self._clock() - at
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
 
-    def forget(self, key: Hashable) -> None:
-        self._at.pop(key, None)
+    def pop(self, key: K) -> V | None:
+        return self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 class Verdict(enum.Enum):

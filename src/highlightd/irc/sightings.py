@@ -11,14 +11,10 @@ must be known before the lines after it are decided on.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from highlightd.irc.bounded import CAPACITY
-
-V = TypeVar("V")
+from highlightd.irc.bounded import CAPACITY, Lru
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +28,17 @@ class Sightings:
 
     def __init__(self, fold: Callable[[str], str], capacity: int = CAPACITY) -> None:
         self._fold = fold
-        self._capacity = capacity
-        self._spoke: OrderedDict[str, Spoke] = OrderedDict()
+        self._spoke: Lru[str, Spoke] = Lru(capacity)
         # True away, False here: from away-notify's AWAY (and the JOIN it follows),
         # the flags of a WHOX or WHO reply. Absent: not known (or forgotten).
-        self._away: OrderedDict[str, bool] = OrderedDict()
+        self._away: Lru[str, bool] = Lru(capacity)
 
     def __len__(self) -> int:
         """Nicks remembered (the larger table)."""
         return max(len(self._spoke), len(self._away))
 
     def spoke(self, nick: str, account: str | None) -> None:
-        self._keep(self._spoke, self._fold(nick), Spoke(time.monotonic(), account))
+        self._spoke.put(self._fold(nick), Spoke(time.monotonic(), account))
 
     def last_spoke(self, nick: str) -> Spoke | None:
         return self._spoke.get(self._fold(nick))
@@ -52,30 +47,24 @@ class Sightings:
         return self._away.get(self._fold(nick))
 
     def set_away(self, nick: str, away: bool) -> None:
-        self._keep(self._away, self._fold(nick), away)
+        self._away.put(self._fold(nick), away)
 
     def renamed(self, old: str, new: str) -> None:
         """The same client under a new nick: what it said and its away state go with it."""
         old_key, new_key = self._fold(old), self._fold(new)
-        spoke, away = self._spoke.pop(old_key, None), self._away.pop(old_key, None)
-        self._spoke.pop(new_key, None)
-        self._away.pop(new_key, None)
+        spoke, away = self._spoke.pop(old_key), self._away.pop(old_key)
+        self._spoke.pop(new_key)
+        self._away.pop(new_key)
         if spoke is not None:
-            self._keep(self._spoke, new_key, spoke)
+            self._spoke.put(new_key, spoke)
         if away is not None:
-            self._keep(self._away, new_key, away)
+            self._away.put(new_key, away)
 
     def quit(self, nick: str) -> None:
         """Gone: whoever takes the nick next has said nothing yet."""
-        self._spoke.pop(self._fold(nick), None)
-        self._away.pop(self._fold(nick), None)
+        self._spoke.pop(self._fold(nick))
+        self._away.pop(self._fold(nick))
 
     def disconnected(self) -> None:
         """Our link dropped: away states may change unseen (what was said stays true)."""
         self._away.clear()
-
-    def _keep(self, table: OrderedDict[str, V], key: str, value: V) -> None:
-        table[key] = value
-        table.move_to_end(key)
-        while len(table) > self._capacity:
-            table.popitem(last=False)
