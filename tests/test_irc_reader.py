@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from highlightd.core.events import IrcMessage
+from highlightd.core.events import IrcMessage, NickChange, Quit
 from highlightd.irc.linebuffer import MAX_LINE
 from scripted_irc import BOT, Bot, ScriptedIrc, bot_on
 
@@ -90,3 +90,54 @@ async def test_a_flood_of_bad_lines_keeps_order_of_the_good_ones(bot: Bot) -> No
     await bot.events.wait_for(lambda e: isinstance(e, IrcMessage) and e.text == "n199")
     texts = [e.text for e in bot.events.seen if isinstance(e, IrcMessage)]
     assert texts == [f"n{i}" for i in range(200)]
+
+
+async def test_chatter_nicks_quits_and_commands_reach_the_daemon_in_wire_order(bot: Bot) -> None:
+    # Channel chatter is handled in the reader, everything else in pydle's tasks:
+    # the daemon must still see them as the server sent them.
+    lines = []
+    for i in range(50):
+        lines += [
+            f":bob{i}!b@h JOIN #chan",
+            f":bob{i}!b@h PRIVMSG #chan :before {i}",
+            f":bob{i}!b@h NICK carol{i}",
+            f":carol{i}!b@h PRIVMSG #chan :after {i}",
+            f":carol{i}!b@h PRIVMSG {BOT} :command {i}",
+            f":carol{i}!b@h QUIT :bye",
+        ]
+    before = len(bot.events.seen)
+    await bot.server.inject("".join(line + "\r\n" for line in lines).encode())
+    await bot.events.wait_for(lambda e: isinstance(e, Quit) and e.nick == "carol49")
+    seen = [_described(e) for e in bot.events.seen[before:]]
+    expected = []
+    for i in range(50):
+        expected += [
+            f"#chan <bob{i}> before {i}",
+            f"bob{i} -> carol{i}",
+            f"#chan <carol{i}> after {i}",
+            f" <carol{i}> command {i}",
+            f"carol{i} quit",
+        ]
+    assert seen == expected
+
+
+def _described(event: object) -> str:
+    if isinstance(event, IrcMessage):
+        return f"{event.channel} <{event.sender}> {event.text}"
+    if isinstance(event, NickChange):
+        return f"{event.old} -> {event.new}"
+    assert isinstance(event, Quit)
+    return f"{event.nick} quit"
+
+
+async def test_an_account_tag_on_chatter_is_learnt_for_its_nick() -> None:
+    async with ScriptedIrc(caps="account-notify account-tag") as server, bot_on(server) as bot:
+        await server.say(":dave!d@h JOIN #chan")
+        await server.round_trip("joined")
+        assert bot.network.account_of("dave") == ""  # joined, account unknown
+        await server.say("@account=davesacct :dave!d@h PRIVMSG #chan :hello")
+        event = await bot.events.wait_for(lambda e: isinstance(e, IrcMessage))
+        assert isinstance(event, IrcMessage)
+        assert (event.text, event.account) == ("hello", "davesacct")
+        # What the line said of dave is kept for the decisions after it.
+        assert bot.network.account_of("dave") == "davesacct"

@@ -128,12 +128,12 @@ class PydleClient(QueuedClient):
                 ping_sent = False
                 try:
                     for line in lines.feed(data):
-                        self._dispatch(line)
-                        # pydle's handlers race each other (each line is handled in a
-                        # task): give them the loop turns its own readline loop gave
-                        # between two lines.
-                        await asyncio.sleep(0)
-                        await asyncio.sleep(0)
+                        if self._dispatch(line):
+                            # pydle's handlers race each other (each line is handled in
+                            # a task): give them the loop turns its own readline loop
+                            # gave between two lines.
+                            await asyncio.sleep(0)
+                            await asyncio.sleep(0)
                     continue
                 except LineOverflow as exc:
                     log.warning("%s: not IRC (%s); reconnecting", self._network.name, exc)
@@ -142,7 +142,8 @@ class PydleClient(QueuedClient):
             break
         self.closed_event.set()
 
-    def _dispatch(self, line: bytes) -> None:
+    def _dispatch(self, line: bytes) -> bool:
+        """Handle one line; whether it went to a pydle handler task."""
         try:
             message = TaggedMessage.parse(line, encoding=self.encoding)
             command = message.command
@@ -150,9 +151,11 @@ class PydleClient(QueuedClient):
                 command = str(command).zfill(3)
         except Exception as exc:  # the parser raises ValueError, IndexError, ProtocolViolation
             log.debug("%s: skipped an unparsable line %r: %s", self._network.name, line[:200], exc)
-            return
+            return False
         try:
-            nick, _meta = self._parse_user(message.source)
+            nick, meta = self._parse_user(message.source)
+            if command == "PRIVMSG" and self._chatter(message, nick, meta):
+                return False
             self._wire.observe(str(command).upper(), nick, message)
         except Exception:
             log.exception("%s: failed to handle %r", self._network.name, line[:200])
@@ -160,6 +163,27 @@ class PydleClient(QueuedClient):
         task = asyncio.create_task(self.on_raw(message))
         self._handlers.add(task)
         task.add_done_callback(self._handlers.discard)
+        return True
+
+    def _chatter(self, message: Any, nick: str, meta: dict[str, str]) -> bool:
+        """A channel line from someone else, handled without pydle's task and handlers
+        (most lines, and they cost more than our work on them), keeping what they
+        kept: user, host, tagged account. False leaves the line to pydle."""
+        params = message.params
+        if len(params) != 2 or not self.is_channel(params[0]) or params[1].startswith("\x01"):
+            return False  # commands, CTCP, and anything odd
+        if not nick or self._wire.is_us(nick):
+            return False  # our own, echoed: the wire order's business
+        if self.sasl_failed or self.fatal:
+            return True  # dropped, as LoginClient.on_raw drops them
+        known = self.users.get(nick)
+        tags = message.tags
+        if known is not None:
+            known.update(meta)
+            if "account" in tags:
+                known.update(identified=True, account=tags["account"])
+        self._heard(nick, meta, params[0], params[1], tags)
+        return True
 
     async def on_raw_error(self, message: Any) -> None:
         # The server's ERROR closes the link (it is also its answer to our QUIT);
@@ -258,14 +282,16 @@ class PydleClient(QueuedClient):
         # Captured before pydle's handler awaits anything: lines are handled as
         # separate tasks, and "who mentioned me last" depends on their order.
         if len(message.params) >= 2:
-            nick, _meta = self._parse_user(message.source)
-            target, text = message.params[0], message.params[1]
+            nick, meta = self._parse_user(message.source)
             tags = getattr(message, "tags", None) or {}
-            account = tags.get("account") if isinstance(tags, dict) else None
-            if account is None and self._capabilities.get("account-tag"):
-                account = ""  # account-tag on: a line without the tag is from the logged out
-            self._network.received(nick, target, text, account, _meta.get("hostname"))
+            self._heard(nick, meta, message.params[0], message.params[1], tags)
         await super().on_raw_privmsg(message)
+
+    def _heard(self, nick: str, meta: dict[str, str], target: str, text: str, tags: Any) -> None:
+        account = tags.get("account") if isinstance(tags, dict) else None
+        if account is None and self._capabilities.get("account-tag"):
+            account = ""  # account-tag on: a line without the tag is from the logged out
+        self._network.received(nick, target, text, account, meta.get("hostname"))
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _meta = self._parse_user(message.source)
