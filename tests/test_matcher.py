@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from highlightd.core.matcher import Matcher, irc_lower, words
+from highlightd.core.matcher import Matcher, fold_words, irc_lower, words
 
 
 @pytest.mark.parametrize(
@@ -265,3 +267,18 @@ def test_remove_leaves_the_other_owner_of_a_shared_word() -> None:
     assert matcher.found("Deploy it", 2) == ["Deploy"]
     assert matcher.found("Deploy it", 1) == []
     assert len(matcher) == 2
+
+
+@pytest.mark.parametrize("casemapping", ["ascii", "rfc1459", "strict-rfc1459", "rfc7613"])
+def test_the_ascii_shortcut_tokenizes_and_folds_as_the_pattern_does(casemapping: str) -> None:
+    # An ASCII line is split by one translate; any other by the word pattern, then
+    # folded. Both must give the same words: every ASCII character, in random lines.
+    rng = random.Random(casemapping)
+    alphabet = [chr(c) for c in range(128)] + ["al", "[Al]", "~al", "AL-x", "a_b"]
+    for _ in range(2_000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        assert text.isascii()
+        expected = [irc_lower(w, casemapping) for w in words(text)]
+        assert fold_words(text, casemapping) == expected, text
+        # A non-ASCII letter takes the other path; the ASCII words come out the same.
+        assert fold_words(text + " é", casemapping) == [*expected, "é"], text

@@ -30,6 +30,21 @@ _WORD_CHARS = (
 )
 _WORD = re.compile(f"[{_WORD_CHARS}]+")
 
+
+def _ascii_splitter(table: dict[int, int]) -> dict[int, str]:
+    """For an ASCII line: each word character folded, every other one a space, so that
+    one translate and one split tokenize and fold the line (str.translate has a fast
+    path for ASCII to ASCII; a line of chatter is nearly always ASCII)."""
+    out = {}
+    for code in range(128):
+        char = chr(code)
+        out[code] = chr(table.get(code, code)) if _WORD.fullmatch(char) else " "
+    return out
+
+
+_SPLITTERS = {name: _ascii_splitter(table) for name, table in _FOLD_TABLES.items()}
+_DEFAULT_SPLITTER = _SPLITTERS["rfc1459"]
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -43,16 +58,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def fold_words(text: str, casemapping: str = "rfc1459") -> set[str]:
-    """The distinct IRC words of text, folded: what Matcher.owners looks up."""
+def fold_words(text: str, casemapping: str = "rfc1459") -> list[str]:
+    """The IRC words of text, folded, in order (a word may repeat): what Matcher.owners
+    looks up."""
+    if text.isascii():
+        return text.translate(_SPLITTERS.get(casemapping, _DEFAULT_SPLITTER)).split()
+    return _fold_tokens(text, _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE))
+
+
+def _fold_tokens(text: str, table: dict[int, int]) -> list[str]:
     tokens = _WORD.findall(text)
     if not tokens:
-        return set()
+        return []
     # Fold after tokenizing: rfc1459 turns "~" (a separator) into "^" (a word
     # character), so folding first would glue "~al" into one word. Words hold no
     # spaces, so one join/translate/split folds them all in C.
-    table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
-    return set(" ".join(tokens).translate(table).split(" "))
+    return " ".join(tokens).translate(table).split(" ")
 
 
 class Matcher(Generic[K]):
@@ -65,6 +86,7 @@ class Matcher(Generic[K]):
 
     def __init__(self, casemapping: str = "rfc1459") -> None:
         self._table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
+        self._splitter = _SPLITTERS.get(casemapping, _DEFAULT_SPLITTER)
         # folded word -> its owner, or a set of them (an owner is hashable, a set is not).
         self._index: dict[str, K | set[K]] = {}
         # (folded word, owner) -> the spellings added, where they are not just the folded
@@ -173,6 +195,7 @@ class Matcher(Generic[K]):
         """Re-fold every stored word: the server announces CASEMAPPING only after we connect."""
         old, spelled = self._index, self._spelled
         self._table = _FOLD_TABLES.get(casemapping, _DEFAULT_TABLE)
+        self._splitter = _SPLITTERS.get(casemapping, _DEFAULT_SPLITTER)
         self._index, self._spelled, self._pairs = {}, {}, 0
         for key, held in old.items():
             for owner in held if isinstance(held, set) else (held,):
@@ -181,10 +204,9 @@ class Matcher(Generic[K]):
 
     def match(self, text: str) -> set[K]:
         """Return every owner with a word present in text."""
-        tokens = _WORD.findall(text)
-        if not tokens:
-            return set()
-        return self.owners(" ".join(tokens).translate(self._table).split(" "))
+        if text.isascii():
+            return self.owners(text.translate(self._splitter).split())
+        return self.owners(_fold_tokens(text, self._table))
 
     def owners(self, folded: Iterable[str]) -> set[K]:
         """Every owner of one of these words, already folded (fold_words) the same way."""
