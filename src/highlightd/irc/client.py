@@ -129,9 +129,8 @@ class PydleClient(QueuedClient):
                 try:
                     for line in lines.feed(data):
                         if self._dispatch(line):
-                            # pydle's handlers race each other (each line is handled in
-                            # a task): give them the loop turns its own readline loop
-                            # gave between two lines.
+                            # pydle's handler tasks race each other: give them the
+                            # loop turns its own readline loop gave between lines.
                             await asyncio.sleep(0)
                             await asyncio.sleep(0)
                     continue
@@ -157,6 +156,8 @@ class PydleClient(QueuedClient):
             if command == "PRIVMSG" and self._chatter(message, nick, meta):
                 return False
             self._wire.observe(str(command).upper(), nick, message)
+            if command == "PONG":
+                return False  # all of it is in observe (pydle's handler only logs it)
         except Exception:
             log.exception("%s: failed to handle %r", self._network.name, line[:200])
         # pydle handles each line in a task of its own, as its own on_data does.
