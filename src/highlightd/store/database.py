@@ -122,6 +122,18 @@ class RetryingConnection(aiosqlite.Connection):
             log.info("%s is writable again after %.1f s", self._path, waited)
 
 
+def unsynced(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """work(conn) with synchronous = NORMAL: in WAL mode its COMMIT writes the WAL
+    without an fsync. The commit survives a kill of the process (the write is in the
+    OS's cache) and any later synced commit or checkpoint fsyncs it with the rest;
+    a power loss or OS crash before that loses it."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return work(conn)
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+
+
 class Database:
     """One connection, migrated to the current schema."""
 
@@ -176,8 +188,9 @@ class Database:
         """work(connection) in the writer's next group commit; its result once on disk."""
         return await self.writer.write(work)
 
-    async def atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run work(connection) as one transaction, committed or rolled back whole.
+    async def atomically(self, work: Callable[[sqlite3.Connection], T], synced: bool = True) -> T:
+        """Run work(connection) as one transaction, committed or rolled back whole;
+        unless synced, its COMMIT skips the fsync (see `unsynced`).
 
         aiosqlite runs each statement as a job of its own on the connection's
         thread: a BEGIN ... COMMIT sent from here would let other tasks' statements
@@ -191,6 +204,11 @@ class Database:
 
         def job() -> T:
             conn: sqlite3.Connection = self.conn._conn
+            if not synced:
+                return unsynced(conn, transaction)
+            return transaction(conn)
+
+        def transaction(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
