@@ -15,6 +15,8 @@ Run: .venv/bin/python benchmarks/bench_answer_cycle.py
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import os
 import sqlite3
 import tempfile
 import time
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from common import load, percentile, row
+from common import cpu, load, percentile, row
 from fake_twilio import TEST_AUTH_TOKEN, twilio_signature
 from harness import ALICE_PHONE, BOT, FROM_NUMBER
 from hops import PREFIX, Pauses, Stamps, cycle, instrument, lag, preempted, show
@@ -33,6 +35,8 @@ from stage import staged
 CYCLES = 2_000
 RATE, SECONDS = 50, 3.0
 BURST, CONCURRENCY = 1_000, 16
+# A file to write a cProfile of the relay's drain to (the last phase), if set.
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 
 # The floor: a bare client against ngircd
 
@@ -120,12 +124,15 @@ async def steady(s: Scene, st: Stamps) -> list[str]:
     return bodies
 
 
-async def burst(s: Scene, st: Stamps) -> list[str]:
+async def burst(s: Scene, st: Stamps, held: bool = False) -> list[str]:
+    """BURST answers posted at once: said as they come, or (held) once all are in."""
     url = s.hl.base_url + "/twilio/sms"
     bodies, requests = [], []
+    word = "held" if held else "burst"
     for n in range(BURST):
-        form = {"MessageSid": f"SM{n + 10**6:032x}", "From": ALICE_PHONE, "To": FROM_NUMBER}
-        form["Body"] = f"burst {n}"
+        sid = f"SM{n + (3 if held else 1) * 10**6:032x}"
+        form = {"MessageSid": sid, "From": ALICE_PHONE, "To": FROM_NUMBER}
+        form["Body"] = f"{word} {n}"
         bodies.append(form["Body"])
         requests.append((urlencode(form), twilio_signature(TEST_AUTH_TOKEN, url, form)))
 
@@ -133,11 +140,26 @@ async def burst(s: Scene, st: Stamps) -> list[str]:
         seen = 0
         while seen < BURST:
             line = await s.bob.expect_privmsg(from_nick=BOT, target="bob", timeout=60)
-            seen += line.text.startswith(PREFIX + "burst ")
+            seen += line.text.startswith(f"{PREFIX}{word} ")
 
     listener = asyncio.create_task(listen())
+    if held:
+        st.gate.clear()
     await load(url, requests, CONCURRENCY, 120.0)
+    start, before = time.perf_counter(), cpu()
+    profile = cProfile.Profile() if held and PROFILE else None
+    if profile:
+        profile.enable()
+    st.gate.set()
     await asyncio.wait_for(listener, 120)
+    if profile:
+        profile.disable()
+        profile.dump_stats(PROFILE)
+    if held:
+        elapsed, used = time.perf_counter() - start, cpu() - before
+        rate, each = BURST / elapsed, used / BURST * 1e6
+        row(f"daemon: {BURST} answers on the bus, then said", f"{rate:,.0f} answers/s",
+            f"CPU {each:,.0f} us each")  # fmt: skip
     return bodies
 
 
@@ -172,6 +194,9 @@ async def main() -> None:
         d = st.dispatch
         row("  PONG: data read -> SendQueue.pong", f"p50 {percentile(d, 0.5) * 1e6:.0f} "
             f"p99 {percentile(d, 0.99) * 1e6:.0f} us", "")  # fmt: skip
+        pauses.show()
+        bodies = await burst(s, st, held=True)
+        cycle(st, bodies)
         pauses.show()
 
 

@@ -70,6 +70,8 @@ class Stamps:
         self.writing = ""  # the answer whose PRIVMSG is in flight
         self.fed = 0.0  # when the client's line buffer last got data
         self.dispatch: list[float] = []  # data read -> PONG handed to the send queue
+        self.gate = asyncio.Event()  # cleared: the relay takes nothing from the bus
+        self.gate.set()
 
     def note(self, hop: str, body: str, when: float | None = None) -> None:
         self.at.setdefault(hop, {}).setdefault(body, when or time.perf_counter())
@@ -123,15 +125,23 @@ def instrument(st: Stamps) -> None:
     def feed(buffer: Any, data: bytes) -> None:
         st.fed = time.perf_counter()
 
-    def take(relay: Any, reply: Any, lanes: Any) -> None:
-        st.bodies[reply.sid] = reply.body
-        st.note("read", reply.body)
+    def take(relay: Any, batch: Any, lanes: Any) -> None:
+        for reply in batch:
+            st.bodies[reply.sid] = reply.body
+            st.note("read", reply.body)
 
     wrap(
         ReceivedLog, "take_if_answer", after=lambda _s, sms, *a, **k: st.note("committed", sms.body)
     )
     wrap(Bus, "publish_many", after=lambda _b, batch: [st.note("xadd", s.body) for s in batch])
-    wrap(Relay, "_take", before=take)
+    wrap(Relay, "_take_all", before=take)
+    taking = Relay._take_all
+
+    async def gated(relay: Relay, batch: Any, lanes: Any) -> None:
+        await st.gate.wait()
+        await taking(relay, batch, lanes)
+
+    Relay._take_all = gated  # type: ignore[method-assign]
     wrap(Relay, "_handle", before=lambda _r, t: st.note("turn", t.reply.body),
          after=lambda _r, t: st.note("sent", t.reply.body))  # fmt: skip
     wrap(SendQueue, "_write_one", before=privmsg)
