@@ -64,31 +64,3 @@ async def test_a_failing_write_is_undone_alone_and_its_caller_told(
     assert isinstance(results[1], ValueError)
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert _keys(tmp_path / "db.sqlite3") == {"before", "after"}
-
-
-def _synchronous(conn: sqlite3.Connection) -> int:
-    """The connection's setting while the write runs: 1 NORMAL (no fsync), 2 FULL."""
-    return int(conn.execute("PRAGMA synchronous").fetchone()[0])
-
-
-async def test_a_group_of_unsynced_writes_only_commits_without_an_fsync(
-    database: Database, tmp_path: Path
-) -> None:
-    database.writer.sync_every = 3600.0
-    alone = await database.writer.write(_synchronous, synced=False)
-    synced, unsynced = await asyncio.gather(
-        database.writer.write(_synchronous),
-        database.writer.write(_synchronous, synced=False),
-    )
-    # Unsynced first, on its own: a synced group arriving with it does not hold it up.
-    assert (alone, synced, unsynced) == (1, 2, 1)
-    assert await database.writer.write(_synchronous) == 2  # FULL again after it
-    await database.writer.write(lambda c: c.execute("INSERT INTO t VALUES ('x')"), synced=False)
-    assert _keys(tmp_path / "db.sqlite3") == {"x"}
-
-
-async def test_unsynced_writes_are_fsynced_once_the_last_fsync_is_sync_every_old(
-    database: Database,
-) -> None:
-    database.writer.sync_every = 0.0
-    assert await database.writer.write(_synchronous, synced=False) == 2

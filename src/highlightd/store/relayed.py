@@ -54,7 +54,9 @@ class Relayed:
         loss that takes it repeats an answer, never loses one, and a kill keeps it.
         """
         row = (sid, outcome, time.time())
-        await self._database.writer.write(lambda conn: conn.execute(RECORD, row), synced=False)
+        # A job of its own, not a group writer's write: a network's answers are recorded
+        # one at a time, and this one need not wait for a webhook group's fsync.
+        await self._database.atomically(lambda conn: conn.execute(RECORD, row), synced=False)
 
     async def forget_before(self, before: float) -> int:
         """Drop records older than `before`; returns how many went."""

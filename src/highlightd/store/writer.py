@@ -10,17 +10,12 @@ A write that fails is undone alone and its caller gets the exception; the others
 of the group still commit (the group runs again, each write in a SAVEPOINT). A write
 may therefore run twice, as a whole group may when another process held the lock:
 writes are SQL only, no other side effects.
-
-A write may say it need not be fsynced (the relay's said_sms record: losing it to a
-power loss repeats an answer, loses none): groups of only such writes commit with
-`synchronous = NORMAL`, which a kill of the process survives, and go first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,10 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
-Queued = tuple[Work, "asyncio.Future[Any]", bool]  # the write, its caller's future, synced
 MAX_GROUP = 64
-# Unsynced writes are fsynced with a synced group, or at the latest after this long.
-SYNC_AT_LEAST_EVERY = 1.0
 
 
 class GroupWriter:
@@ -41,25 +33,17 @@ class GroupWriter:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._queue: list[Queued] = []
+        self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
-        self._synced_at = time.monotonic()
-        self.sync_every = SYNC_AT_LEAST_EVERY
         self.groups = 0  # transactions committed (for benchmarks: writes per commit)
         self.writes = 0
 
-    async def write(self, work: Callable[[sqlite3.Connection], T], synced: bool = True) -> T:
-        """Run work(connection) in the next group; its result once that group is committed.
-
-        A write that need not survive a power loss (synced=False) shares the fsync of
-        a group with one that must; a group of such writes only commits without one,
-        unless the last fsync is `sync_every` seconds old: a power loss takes at most
-        that much of them.
-        """
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run work(connection) in the next group; its result once that group is committed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         done.add_done_callback(_seen)  # a caller cancelled meanwhile (a stop) need not hear
-        self._queue.append((work, done, synced))
+        self._queue.append((work, done))
         if self._drainer is None or self._drainer.done():
             self._drainer = loop.create_task(self._drain())
         # Shielded: a caller that stops waiting does not take its write out of a group
@@ -77,15 +61,11 @@ class GroupWriter:
 
     async def _drain(self) -> None:
         while self._queue:
-            group, synced = self._next_group()
-            if synced or time.monotonic() - self._synced_at >= self.sync_every:
-                synced, self._synced_at = True, time.monotonic()
+            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             try:
-                outcomes = await self._database.atomically(
-                    partial(_run_group, group=group), synced=synced
-                )
+                outcomes = await self._database.atomically(partial(_run_group, group=group))
             except BaseException as exc:
-                for _work, done, _synced in group:
+                for _work, done in group:
                     if not done.done():
                         done.set_exception(_copy(exc))
                 if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
@@ -93,7 +73,7 @@ class GroupWriter:
                 continue
             self.groups += 1
             self.writes += len(group)
-            for (_work, done, _synced), (failure, result) in zip(group, outcomes, strict=True):
+            for (_work, done), (failure, result) in zip(group, outcomes, strict=True):
                 if done.done():
                     continue
                 if failure is None:
@@ -101,33 +81,21 @@ class GroupWriter:
                 else:
                     done.set_exception(failure)
 
-    def _next_group(self) -> tuple[list[Queued], bool]:
-        """The writes of the next commit, and whether it is fsynced.
 
-        Unsynced writes go first, on their own: one that waits (the relay's record, in
-        its cycle) is not held up by the fsync of a group arriving with it. Writes
-        queued together were not ordered by their callers, so none is overtaken.
-        """
-        fast = [queued for queued in self._queue if not queued[2]][:MAX_GROUP]
-        if fast:
-            self._queue = [queued for queued in self._queue if queued not in fast]
-            return fast, False
-        group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-        return group, True
-
-
-def _run_group(conn: sqlite3.Connection, group: list[Queued]) -> list[tuple[Exception | None, Any]]:
+def _run_group(
+    conn: sqlite3.Connection, group: list[tuple[Work, asyncio.Future[Any]]]
+) -> list[tuple[Exception | None, Any]]:
     """Every write, in the one transaction; when one fails, the group again, each write
     in a savepoint of its own (two statements more per write, so only then)."""
     try:
-        return [(None, work(conn)) for work, _done, _synced in group]
+        return [(None, work(conn)) for work, _done in group]
     except Exception:
         if not conn.in_transaction:
             raise  # SQLite ended the whole transaction (a full disk, say): the group fails
     conn.execute("ROLLBACK")
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[tuple[Exception | None, Any]] = []
-    for work, _done, _synced in group:
+    for work, _done in group:
         conn.execute("SAVEPOINT write")
         try:
             result = work(conn)
