@@ -197,7 +197,11 @@ async def _nothing_pending(redis: Any) -> None:
             await asyncio.sleep(0.02)
 
 
-def _config(tmp_path: Path, irc: IrcServer, redis: RedisServer, port: int) -> Path:
+def _config(
+    tmp_path: Path, irc: IrcServer, redis: RedisServer, port: int, send_rate: int = 40
+) -> Path:
+    """One network; sending at send_rate lines a second, one at a time (a burst of 1)
+    at the default rate, without flood control at a high one."""
     config = tmp_path / "highlightd.toml"
     config.write_text(
         f"""
@@ -227,8 +231,8 @@ port = {irc.port}
 tls = false
 nick = "{BOT}"
 channels = ["{CHANNEL}"]
-send_burst = 1
-send_rate = 40
+send_burst = {1 if send_rate <= 40 else send_rate}
+send_rate = {send_rate}
 """
     )
     return config

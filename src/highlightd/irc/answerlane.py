@@ -44,6 +44,11 @@ class AnswerLane:
         self._waiting: collections.deque[Taken] = collections.deque()
         self._ready = asyncio.Event()
 
+    @property
+    def waiting(self) -> int:
+        """Answers in the lane, not handed out yet."""
+        return len(self._waiting)
+
     def put(self, taken: Taken) -> None:
         self._waiting.append(taken)
         self._ready.set()

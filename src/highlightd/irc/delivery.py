@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 class DeliveryRefused(Exception):
     """The server refused the line: no such nick or channel, not on it, banned."""
@@ -11,3 +13,9 @@ class DeliveryRefused(Exception):
         self.target = target
         self.numeric = numeric
         self.reason = reason
+
+
+def retrieved(done: asyncio.Future[None]) -> None:
+    """A done-callback for a send nobody may wait for: its exception counts as seen."""
+    if not done.cancelled():
+        done.exception()

@@ -21,10 +21,10 @@ from highlightd.core.ratelimit import TokenBucket
 from highlightd.core.wire import clean, split_utf8
 from highlightd.irc.channels import Channels
 from highlightd.irc.ctcp import CtcpDesk
-from highlightd.irc.delivery import DeliveryRefused
+from highlightd.irc.delivery import DeliveryRefused, retrieved
 from highlightd.irc.lanes import Priority, priority_of
 from highlightd.irc.presence import Presence
-from highlightd.irc.sendqueue import SendQueue, retrieved
+from highlightd.irc.sendqueue import SendQueue
 from highlightd.irc.supervisor import Supervisor
 
 QUIT_MESSAGE = "highlightd shutting down"

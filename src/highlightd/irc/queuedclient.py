@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pydle.features.account import AccountSupport
@@ -53,18 +54,22 @@ class QueuedClient(LoginClient):
             with contextlib.suppress(TimeoutError, DeliveryRefused):
                 await asyncio.wait_for(asyncio.shield(done), QUIT_WAIT)
 
-    async def write(self, command: str, *params: str) -> None:
-        """Write one line now: the send queue's own call (irc.sendqueue.Link).
+    async def write_lines(self, lines: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        """Write lines now, in one write: the send queue's own call (irc.sendqueue.Link).
 
-        pydle waits for every line's drain under asyncio.wait_for, a task per line
-        even when the socket took it all at once; that wait is kept only for when
-        the socket did not (a backlog, or a link going: the drain raises then).
+        All are built before any is written. pydle waits for every line's drain under
+        asyncio.wait_for, a task per line even when the socket took it all at once;
+        that wait is kept only for when the socket did not (a backlog, or a link
+        going: the drain raises then).
         """
-        message = str(self._create_message(command, *params)).encode(self.encoding)
+        messages = [
+            str(self._create_message(c, *params)).encode(self.encoding) for c, params in lines
+        ]
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug(">> %s", message.decode(self.encoding))
+            for message in messages:
+                self.logger.debug(">> %s", message.decode(self.encoding))
         writer = self.connection.writer
-        writer.write(message)
+        writer.write(b"".join(messages))
         transport = writer.transport
         if transport.is_closing() or transport.get_write_buffer_size():
             await super().raw(b"")  # pydle's drain, its timeout, its disconnect on one

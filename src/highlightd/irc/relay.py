@@ -13,6 +13,7 @@ confirmed again, never said twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from highlightd.config import RelaySettings
 from highlightd.core.phones import mask_phone
-from highlightd.core.records import Highlight, User
+from highlightd.core.records import User
 from highlightd.core.replies import parse_reply
 from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
@@ -42,6 +43,7 @@ EMPTY = "empty message"
 FORGET_AFTER = 30 * 24 * 3600
 # Once routed on a connected network, a send may wait this long for a dropped link.
 SEND_GRACE = 60.0
+CONFIRM_EVERY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +101,14 @@ class Relay:
                 # then what a consumer that is gone left behind.
                 after = "0"
                 while batch := await consumer.pending(after):
-                    for reply in batch:
-                        await self._take(reply, lanes)
+                    await self._take_all(batch, lanes)
                     after = batch[-1].entry_id
                 await self._claim(consumer, lanes)
                 claimed = loop.time()
                 self._backoff.succeeded()
                 every = self._settings.claim_after / 2
                 while True:
-                    for reply in await consumer.next(block=every):
-                        await self._take(reply, lanes)
+                    await self._take_all(await consumer.next(block=every), lanes)
                     if loop.time() - claimed >= every:
                         await self._claim(consumer, lanes)
                         claimed = loop.time()
@@ -120,12 +120,22 @@ class Relay:
         start = "0-0"
         while True:
             start, batch = await consumer.claim(self._settings.claim_after, start)
-            for reply in batch:
-                await self._take(reply, lanes)
+            await self._take_all(batch, lanes)
             if start == "0-0":
                 return
 
-    async def _take(self, reply: Reply, lanes: asyncio.TaskGroup) -> None:
+    async def _take_all(self, batch: list[Reply], lanes: asyncio.TaskGroup) -> None:
+        """`_take` each answer read, their lookups in one trip to the store."""
+        new = [r for r in batch if r.entry_id not in self._entries and r.sid not in self._sids]
+        found: dict[str, Lookup] = {}
+        with contextlib.suppress(Exception):  # then each looks itself up, and logs why not
+            if new:
+                lookups = await self._look_up_many(new)
+                found = dict(zip([r.entry_id for r in new], lookups, strict=True))
+        for reply in batch:
+            await self._take(reply, lanes, found.get(reply.entry_id))
+
+    async def _take(self, reply: Reply, lanes: asyncio.TaskGroup, lookup: Lookup | None) -> None:
         """Put an answer in its network's lane, unless it is in hand or done already."""
         assert self._consumer is not None
         if reply.entry_id in self._entries:
@@ -136,7 +146,7 @@ class Relay:
             return
         try:
             # One trip to the store: the lane routes with what this read, while fresh.
-            lookup = await self._store.relayed.look_up(reply.sid, reply.phone)
+            lookup = lookup or await self._store.relayed.look_up(reply.sid, reply.phone)
         except Exception:
             log.exception("reply %s: cannot look it up; it is retried later", reply.sid)
             return
@@ -161,6 +171,8 @@ class Relay:
         # One answer at a time up to its record: a kill repeats at most the one line
         # the server took and we had not recorded. The confirmation on the bus (after
         # the record, so a copy is confirmed, never said) need not hold up the next.
+        # In a backlog, confirmations go CONFIRM_EVERY at a time: one command for them.
+        done: list[tuple[Reply, str]] = []
         async with asyncio.TaskGroup() as confirming:
             while True:
                 taken = await queue.next()
@@ -176,7 +188,11 @@ class Relay:
                     self._sids.discard(reply.sid)
                     self._entries.discard(reply.entry_id)
                 if not unit.failed:
-                    confirming.create_task(self._confirm(reply, outcome))
+                    done.append((reply, outcome))
+                if done and (not queue.waiting or len(done) >= CONFIRM_EVERY):
+                    for said, what in done:
+                        confirming.create_task(self._confirm(said, what))
+                    done.clear()
 
     async def _confirm(self, reply: Reply, outcome: str) -> None:
         assert self._consumer is not None
@@ -250,7 +266,9 @@ class Relay:
             return None, "this number is not registered (any more)"
         ids = {u.id for u in users}
         # The most recent highlight among them (one phone may have several registrations).
-        last = max((h for h in lookup.highlights if h.user_id in ids), key=_at, default=None)
+        last = max(
+            (h for h in lookup.highlights if h.user_id in ids), key=lambda h: h.at, default=None
+        )
         user = _pick(users, last.user_id if last else None)
         network = self._networks[user.network]
         route = parse_reply(reply.body, network.chantypes)
@@ -276,10 +294,6 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
     return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
-
-
-def _at(highlight: Highlight) -> float:
-    return highlight.at
 
 
 def _pick(users: list[User], user_id: int | None) -> User:

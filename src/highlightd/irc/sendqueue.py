@@ -53,7 +53,8 @@ class Link(Protocol):
 
     def usable(self) -> bool: ...
 
-    async def write(self, command: str, *params: str) -> None: ...
+    async def write_lines(self, lines: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        """Lines in one write (one send): all built before any is written."""
 
 
 class SendQueue:
@@ -240,18 +241,28 @@ class SendQueue:
         line = self._pending.pop()
         self._bucket.take()
         tracked = line.command in CONFIRMED
+        lines = [(line.command, line.params)]
+        barrier = None
         if tracked:
             # In flight before the write: a drop during it sends the line again.
             line.written = time.monotonic()
             self._inflight.append(line)
+            # The PING due right after it goes in the same write: one send, one read.
+            if self._barrier_due(link, self._next(link)) and not self._bucket.delay():
+                barrier = self._cover()
+                self._bucket.take()
+                lines.append(("PING", (f"{BARRIER_PREFIX}{barrier}",)))
         try:
-            await link.write(line.command, *line.params)
+            await link.write_lines(lines)
         except (OSError, AttributeError, TimeoutError) as exc:
             log.debug("%s: write failed (%s); resent after reconnecting", self._network, exc)
             await asyncio.sleep(RETRY_PAUSE)
             return
         except Exception as exc:  # a line pydle cannot build: it fails, not the queue
             log.exception("%s: cannot write %s %s", self._network, line.command, line.params[:1])
+            for other in self._inflight:  # nothing was written: no PONG will come
+                if barrier is not None and other.barrier == barrier:
+                    other.barrier = None
             target = line.params[0] if line.params else ""
             self._fail(line.group, DeliveryRefused(target, UNWRITABLE, str(exc)))
             return
@@ -271,19 +282,18 @@ class SendQueue:
         # Two sends to one target in a window could not tell whose refusal is whose.
         return any(line.key == nxt.key for line in uncovered)
 
-    async def _write_barrier(self, link: Link) -> None:
+    def _cover(self) -> int:
+        """A new barrier for every line in flight not under one yet: the PING's token."""
         number = next(self._barriers)
         for line in self._inflight:
             if line.barrier is None:
                 line.barrier = number
+        return number
+
+    async def _write_barrier(self, link: Link) -> None:
+        number = self._cover()
         self._bucket.take()  # servers count a PING against flooding too
         try:
-            await link.write("PING", f"{BARRIER_PREFIX}{number}")
+            await link.write_lines([("PING", (f"{BARRIER_PREFIX}{number}",))])
         except Exception as exc:  # the link is going: its lines go again on the next one
             log.debug("%s: PING failed (%s); resent after reconnecting", self._network, exc)
-
-
-def retrieved(done: asyncio.Future[None]) -> None:
-    """A done-callback for a send nobody may wait for: its exception counts as seen."""
-    if not done.cancelled():
-        done.exception()

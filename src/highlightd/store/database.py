@@ -25,6 +25,7 @@ T = TypeVar("T")
 # queues behind it, so a longer hold (a backup) is waited out between attempts
 # instead, off that thread: reads go on meanwhile (WAL lets them).
 BUSY_TIMEOUT_MS = 2000
+SYNC_AT_LEAST_EVERY = 1.0  # seconds: see Database.atomically
 LOCKED_PATIENCE = 120.0  # per query; then the error goes to the caller's boundary
 _RETRY_FIRST = 0.05
 _RETRY_CAP = 1.0
@@ -122,6 +123,18 @@ class RetryingConnection(aiosqlite.Connection):
             log.info("%s is writable again after %.1f s", self._path, waited)
 
 
+def unsynced(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """work(conn) with synchronous = NORMAL: in WAL mode its COMMIT writes the WAL
+    without an fsync. The commit survives a kill of the process (the write is in the
+    OS's cache) and any later synced commit or checkpoint fsyncs it with the rest;
+    a power loss or OS crash before that loses it."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return work(conn)
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+
+
 class Database:
     """One connection, migrated to the current schema."""
 
@@ -131,6 +144,9 @@ class Database:
         # only counts other connections' commits.
         self.changes = 0
         self.writer = GroupWriter(self)
+        # Unsynced commits are fsynced at the latest once the last fsync is this old.
+        self.sync_every = SYNC_AT_LEAST_EVERY
+        self._synced_at = time.monotonic()
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -176,8 +192,10 @@ class Database:
         """work(connection) in the writer's next group commit; its result once on disk."""
         return await self.writer.write(work)
 
-    async def atomically(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run work(connection) as one transaction, committed or rolled back whole.
+    async def atomically(self, work: Callable[[sqlite3.Connection], T], synced: bool = True) -> T:
+        """Run work(connection) as one transaction, committed or rolled back whole;
+        unless synced, its COMMIT skips the fsync (see `unsynced`) while the last one
+        is less than `sync_every` old: a power loss takes at most that much of them.
 
         aiosqlite runs each statement as a job of its own on the connection's
         thread: a BEGIN ... COMMIT sent from here would let other tasks' statements
@@ -189,8 +207,15 @@ class Database:
         in `data_version`.)
         """
 
+        synced = synced or time.monotonic() - self._synced_at >= self.sync_every
+
         def job() -> T:
             conn: sqlite3.Connection = self.conn._conn
+            if not synced:
+                return unsynced(conn, transaction)
+            return transaction(conn)
+
+        def transaction(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
@@ -205,8 +230,12 @@ class Database:
         if isinstance(self.conn, RetryingConnection):
             # Another process holding the write lock is waited out here too: the job
             # rolled back, so running it again whole is safe.
-            return await self.conn._patiently(lambda: queue_job(job))
-        return await queue_job(job)
+            result = await self.conn._patiently(lambda: queue_job(job))
+        else:
+            result = await queue_job(job)
+        if synced:
+            self._synced_at = time.monotonic()
+        return result
 
     async def reading(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run work(connection) as one job, in one read transaction: a consistent

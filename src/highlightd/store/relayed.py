@@ -16,6 +16,7 @@ from highlightd.store.database import Database
 from highlightd.store.users import by_phone_in
 
 CONSUMER_ID = "relay_consumer"
+RECORD = "INSERT INTO said_sms (sid, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,15 @@ class Relayed:
         return await self._database.read(lambda conn: [_look_up(conn, *a) for a in answers])
 
     async def record(self, sid: str, outcome: str) -> None:
-        """Remember what was done with an answer; the first record stands."""
-        await self._database.writer.execute(
-            "INSERT INTO said_sms (sid, outcome, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (sid, outcome, time.time()),
-        )
+        """Remember what was done with an answer; the first record stands.
+
+        Not fsynced on its own: it only keeps a copy from being said again, so a power
+        loss that takes it repeats an answer, never loses one, and a kill keeps it.
+        """
+        row = (sid, outcome, time.time())
+        # A job of its own, not a group writer's write: a network's answers are recorded
+        # one at a time, and this one need not wait for a webhook group's fsync.
+        await self._database.atomically(lambda conn: conn.execute(RECORD, row), synced=False)
 
     async def forget_before(self, before: float) -> int:
         """Drop records older than `before`; returns how many went."""
