@@ -141,7 +141,8 @@ async def main() -> None:
     print(f"  counts: signed {signed.sent} answered, {signed.statuses}{_cut(signed)};"
           f" {rows} rows stored; {len(sids)} stream entries, {len(set(sids))} distinct;"
           f" metric {received}")  # fmt: skip
-    print(f"  forged {forged.sent} answered, {forged.statuses}; rejected metric {rejected}")
+    print(f"  forged {forged.sent} answered, {forged.statuses}{_cut(forged)};"
+          f" rejected metric {rejected}")  # fmt: skip
     commits = sum(w.groups for w in WRITERS)
     writes = sum(w.writes for w in WRITERS)
     each = writes / max(commits, 1)
