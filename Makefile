@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= highlightd.toml
 
-.PHONY: install install-run lock test-servers test lint format run demo bench clean
+.PHONY: install install-run lock test-servers bench-tools test lint format run demo bench clean
 
 # Both installs come from hashed lock files (`make lock`), so a fresh machine gets
 # exactly the versions the tests passed with. `install-run` is what `make run` needs
@@ -74,7 +74,11 @@ $(CONFIG):
 run: install-run $(CONFIG)
 	$(BIN)/highlightd run --config $(CONFIG)
 
-bench: install
+# wrk, the webhook benchmarks' load generator (Debian's package).
+bench-tools:
+	@sh scripts/install-bench-tools.sh
+
+bench: install bench-tools
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

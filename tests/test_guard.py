@@ -8,9 +8,11 @@ import resource
 from collections.abc import Iterator
 
 import pytest
+from aiohttp import web
 
 from highlightd.web.guard import (
     ConnectionGuard,
+    GuardedSite,
     _Guarded,
     connection_limit,
     raise_open_files_limit,
@@ -29,10 +31,12 @@ class Transport(asyncio.Transport):
 
 
 class Handler(asyncio.Protocol):
-    """Stands for aiohttp's RequestHandler: records what reaches it."""
+    """Stands for aiohttp's RequestHandler: records what reaches it, and has its flag
+    for a request being served (the real one's is tried below)."""
 
     def __init__(self) -> None:
         self.events: list[str] = []
+        self._request_in_progress = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.events.append("made")
@@ -57,11 +61,12 @@ def test_past_the_limit_the_oldest_idle_connection_makes_room() -> None:
     guard = ConnectionGuard(2, dropped.append)
     old, old_handler, old_transport = connect(guard)
     busy, busy_handler, _ = connect(guard)
-    with guard.serving(old_handler), guard.serving(busy_handler):
-        # Both are serving a request: nobody is closed, the newcomer is refused.
-        _, refused_handler, refused = connect(guard)
-        assert refused.aborted and refused_handler.events == []
-        assert dropped == ["full"]
+    old_handler._request_in_progress = busy_handler._request_in_progress = True
+    # Both are serving a request: nobody is closed, the newcomer is refused.
+    _, refused_handler, refused = connect(guard)
+    assert refused.aborted and refused_handler.events == []
+    assert dropped == ["full"]
+    old_handler._request_in_progress = False
     _, new_handler, new_transport = connect(guard)
     assert old_transport.aborted and not new_transport.aborted
     assert dropped == ["full", "evicted"]
@@ -71,6 +76,40 @@ def test_past_the_limit_the_oldest_idle_connection_makes_room() -> None:
     assert new_handler.events == ["made"]
     busy.data_received(b"GET / HTTP/1.1\r\n")
     assert busy_handler.events == ["made", "GET / HTTP/1.1\r\n"]
+
+
+async def test_a_connection_aiohttp_is_serving_is_kept_and_an_idle_one_makes_room() -> None:
+    dropped: list[str] = []
+    guard = ConnectionGuard(2, dropped.append)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.Response(text="done")
+
+    app = web.Application()
+    app.router.add_get("/", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = GuardedSite(runner, "127.0.0.1", 0, guard)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        busy_reader, busy = await asyncio.open_connection("127.0.0.1", port)
+        busy.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await entered.wait()  # aiohttp's handler is serving it
+        idle_reader, idle = await asyncio.open_connection("127.0.0.1", port)
+        _third_reader, third = await asyncio.open_connection("127.0.0.1", port)
+        async with asyncio.timeout(10):  # a failure, not a hang
+            assert await idle_reader.read() == b""  # closed to make room: not the busy one
+            assert dropped == ["evicted"]
+            release.set()
+            assert (await busy_reader.readline()).startswith(b"HTTP/1.1 200")
+        for writer in (busy, idle, third):
+            writer.close()
+    finally:
+        await runner.cleanup()
 
 
 def test_one_idle_connection_is_not_closed_twice() -> None:

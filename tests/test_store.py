@@ -235,6 +235,26 @@ async def test_unconfirmed_in_order_and_confirm(store: Store) -> None:
     assert await store.received.unconfirmed() == []
 
 
+async def test_the_outbox_read_in_order_from_its_index_up_to_a_point(
+    store: Store, db_path: Path
+) -> None:
+    for sid, at in [("SMc", 30.0), ("SMa", 10.0), ("SMb", 20.0)]:
+        await store.received.accept(sms(sid, at))
+    upto = await store.received.newest()
+    await store.received.accept(sms("SMd", 5.0))  # stored after: left out
+    page = await store.received.outbox((10.0, "SMa"), 10, upto)
+    assert [entry.sms.sid for entry in page] == ["SMb", "SMc"]
+    assert [entry.sms.sid for entry in await store.received.outbox()] == [
+        "SMd", "SMa", "SMb", "SMc"
+    ]  # fmt: skip
+    with sqlite3.connect(db_path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT sid FROM received_sms WHERE confirmed_at IS NULL"
+            " AND (received_at, sid) > (0, '') AND rowid <= 9 ORDER BY received_at, sid"
+        ).fetchall()
+    assert not [step for step in plan if "TEMP B-TREE" in step[3]], plan  # no sort per page
+
+
 async def test_outbox_survives_reopening(db_path: Path) -> None:
     first = await Store.open(db_path)
     try:

@@ -64,3 +64,17 @@ async def test_a_failing_write_is_undone_alone_and_its_caller_told(
     assert isinstance(results[1], ValueError)
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert _keys(tmp_path / "db.sqlite3") == {"before", "after"}
+
+
+async def test_a_caller_that_stops_waiting_leaves_its_write_and_the_group_whole(
+    database: Database, tmp_path: Path
+) -> None:
+    first = asyncio.create_task(database.writer.execute("INSERT INTO t VALUES ('first')"))
+    gone = asyncio.create_task(database.writer.execute("INSERT INTO t VALUES ('gone')"))
+    await asyncio.sleep(0)  # both queued, the first group on its way
+    gone.cancel()
+    after = await database.writer.execute("INSERT INTO t VALUES ('after')")
+    assert await first == 1 and after == 1
+    assert gone.cancelled()
+    await database.writer.idle()
+    assert _keys(tmp_path / "db.sqlite3") == {"first", "gone", "after"}

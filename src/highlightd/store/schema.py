@@ -188,4 +188,11 @@ MIGRATIONS: Sequence[str] = (
     CREATE TRIGGER muted_delete_logged AFTER DELETE ON muted
     BEGIN INSERT INTO registry_changes (user_id) VALUES (OLD.user_id); END;
     """,
+    # 8: the outbox read in its order from the index: sorting every unconfirmed answer
+    # for each page made a sweep through a backlog (Redis down, no IRC side) quadratic.
+    """
+    DROP INDEX received_sms_outbox;
+    CREATE INDEX received_sms_outbox ON received_sms (received_at, sid)
+        WHERE confirmed_at IS NULL;
+    """,
 )

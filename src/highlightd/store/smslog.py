@@ -150,6 +150,9 @@ _RANK_OF_STATUS = rank_sql("status")
 EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is not ours
 
 
+# Past any rowid: outbox() without an end.
+LAST = 2**63 - 1
+
 # confirmed_at of an SMS taken for handling and not decided yet (answer or command).
 CLAIMED = -1.0
 
@@ -250,15 +253,21 @@ class ReceivedLog:
         """Handling a claimed SMS failed: drop the claim, so that Twilio's retry is handled."""
         await self._database.writer.execute("DELETE FROM received_sms WHERE sid = ?", (sid,))
 
+    async def newest(self) -> int:
+        """Where the log ends now: outbox(upto=) leaves out what is stored after this."""
+        rows = await self._database.rows("SELECT coalesce(max(rowid), 0) FROM received_sms")
+        return int(rows[0][0])
+
     async def outbox(
-        self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100
+        self, after: tuple[float, str] = (float("-inf"), ""), limit: int = 100, upto: int = LAST
     ) -> list[OutboxEntry]:
-        """Unconfirmed answers received after `after` (received_at, sid), oldest first."""
+        """Unconfirmed answers received after `after` (received_at, sid), oldest first;
+        those stored after newest() said `upto`, left out."""
         rows = await self._database.rows(
             "SELECT sid, from_phone, body, received_at, published_at, published_epoch"
             " FROM received_sms WHERE confirmed_at IS NULL AND (received_at, sid) > (?, ?)"
-            " ORDER BY received_at, sid LIMIT ?",
-            (*after, limit),
+            " AND rowid <= ? ORDER BY received_at, sid LIMIT ?",
+            (*after, upto, limit),
         )
         return [OutboxEntry(IncomingSms(*row[:4]), row[4], row[5]) for row in rows]
 

@@ -12,14 +12,12 @@ one) is closed to make room, and only when every one is busy is the new one refu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import resource
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import cast
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,6 @@ class ConnectionGuard:
         self._on_drop = on_drop  # told "evicted" (closed for room) or "full" (refused)
         # By aiohttp's handler for the connection, oldest first (dicts keep order).
         self._open: dict[asyncio.BaseProtocol, _Guarded] = {}
-        self._busy: set[asyncio.BaseProtocol] = set()
 
     @property
     def open(self) -> int:
@@ -48,19 +45,10 @@ class ConnectionGuard:
         """The factory for the listening socket: aiohttp's own, each one guarded."""
         return lambda: _Guarded(self, inner())
 
-    @contextlib.contextmanager
-    def serving(self, handler: asyncio.BaseProtocol) -> Iterator[None]:
-        """While a request is handled, its connection is never closed to make room."""
-        self._busy.add(handler)
-        try:
-            yield
-        finally:
-            self._busy.discard(handler)
-
     def admit(self, conn: _Guarded) -> bool:
         """A new connection: make room for it if need be; False when there is none."""
         if len(self._open) >= self.limit:
-            idle = next((c for h, c in self._open.items() if h not in self._busy), None)
+            idle = next((c for h, c in self._open.items() if not serving(h)), None)
             if idle is None:
                 self._on_drop("full")
                 return False
@@ -71,7 +59,13 @@ class ConnectionGuard:
 
     def closed(self, conn: _Guarded) -> None:
         self._open.pop(conn.inner, None)
-        self._busy.discard(conn.inner)
+
+
+def serving(handler: asyncio.BaseProtocol) -> bool:
+    """Whether aiohttp's handler for a connection is serving a request now: from the end
+    of its header until its answer is written. Read from aiohttp's own flag (see
+    docs/library-notes.md): a middleware marking it costs every request some 10-20 us."""
+    return bool(getattr(handler, "_request_in_progress", False))
 
 
 class _Guarded(asyncio.Protocol):
@@ -170,14 +164,3 @@ def connection_limit(configured: int, open_files: int) -> int:
         open_files,
     )
     return room
-
-
-def busy_marker(guard: ConnectionGuard) -> Middleware:
-    """A middleware marking the connection of each request as busy while it is served."""
-
-    @web.middleware
-    async def serving(request: web.Request, handler: Handler) -> web.StreamResponse:
-        with guard.serving(request.protocol):
-            return await handler(request)
-
-    return serving

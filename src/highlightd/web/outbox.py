@@ -109,20 +109,21 @@ class Outbox:
         now = time.time()
         confirmed = published = 0
         after = (float("-inf"), "")
-        while page := await self._store.received.outbox(after, PAGE):
+        # What is stored while it goes is the next sweep's: under a steady stream of
+        # answers it would otherwise chase them, a short page and a round trip each.
+        upto = await self._store.received.newest()
+        while page := await self._store.received.outbox(after, PAGE, upto):
             after = (page[-1].sms.received_at, page[-1].sms.sid)
             done = await self._bus.confirmed([entry.sms.sid for entry in page])
             if done:
                 await self._store.received.confirm(list(done))
                 confirmed += len(done)
-            # What the webhook handed over goes with the fresh ones; what the sweep puts
-            # on the bus leaves them (it was committed before it was handed over).
-            fresh = {sms.sid for sms in self._fresh}
-            due = [
-                e.sms
-                for e in page
-                if e.sms.sid not in done and e.sms.sid not in fresh and self._due(e, epoch, now)
-            ]
+            due = [e.sms for e in page if e.sms.sid not in done and self._due(e, epoch, now)]
+            if due:
+                # What the webhook handed over goes with the fresh ones; what the sweep
+                # puts on the bus leaves them (it was committed before it was handed over).
+                fresh = {sms.sid for sms in self._fresh}
+                due = [sms for sms in due if sms.sid not in fresh]
             if due:
                 await self._bus.publish_many(due)
                 sids = {sms.sid for sms in due}

@@ -9,7 +9,6 @@ from highlightd.web.app import REJECTED, WebDeps, make_app
 from highlightd.web.guard import (
     ConnectionGuard,
     GuardedSite,
-    busy_marker,
     connection_limit,
     raise_open_files_limit,
 )
@@ -40,7 +39,6 @@ class WebServer:
             rejected.note(reason, f"a connection {reason} at the limit of {limit}")
 
         self.guard = ConnectionGuard(limit, dropped)
-        self._app.middlewares.append(busy_marker(self.guard))
         await self._runner.setup()
 
     async def start(self) -> int:

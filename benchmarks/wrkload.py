@@ -1,0 +1,77 @@
+"""Load from wrk (C, a process of its own) POSTing prepared forms: what came back, and
+what each side spent.
+
+wrk spends a few microseconds of CPU per request where an aiohttp client spends
+more than the server it loads: on a machine of two cores a Python client takes the
+CPU the server needs, and a baseline as fast as a bare aiohttp handler is then
+held back by its client. Every request is prepared beforehand (body encoded,
+signature computed); prepared.lua sends each once (a MessageSid is never repeated
+unless the run outlasts them, which it counts). wrk ends the run with requests in
+flight: they may have been handled, but no answer was counted.
+
+Not a benchmark itself (`make bench` runs bench_*.py only). Debian's `wrk` package;
+`make bench` installs it (scripts/install-bench-tools.sh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import Load
+
+SCRIPT = Path(__file__).with_name("prepared.lua")
+THREADS = 2
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+@dataclass(frozen=True)
+class WrkLoad(Load):
+    issued: int = 0  # requests wrk sent: `sent` (answered) plus those cut off at the end
+    repeated: int = 0  # requests whose prepared body had been sent before
+    p50_us: int = 0
+    p99_us: int = 0
+
+    def latency(self) -> str:
+        return f"latency p50 {self.p50_us / 1000:.1f} ms, p99 {self.p99_us / 1000:.1f} ms"
+
+
+async def wrk_load(
+    url: str, requests: list[tuple[str, str]], connections: int, seconds: float
+) -> WrkLoad:
+    """POST prepared (body, signature) pairs from wrk; the server runs in this process."""
+    with tempfile.TemporaryDirectory() as folder:
+        prepared = Path(folder) / "requests.tsv"
+        prepared.write_text("".join(f"{sig}\t{body}\n" for body, sig in requests))
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        proc = await asyncio.create_subprocess_exec(
+            "wrk", "-t", str(THREADS), "-c", str(connections), "-d", f"{round(seconds)}s",
+            "-s", str(SCRIPT), url, "--", str(prepared), str(THREADS),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"wrk failed ({proc.returncode}): {out.decode()}")
+    lines = [line for line in out.decode().splitlines() if line.startswith("RESULT ")]
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    if result["errors"]:
+        raise SystemExit(f"wrk: {result['errors']} socket errors:\n{out.decode()}")
+    statuses = {int(k): v for k, v in result["statuses"].items()}
+    user = after.ru_utime - before.ru_utime
+    client = waited.ru_utime + waited.ru_stime - children.ru_utime - children.ru_stime
+    return WrkLoad(
+        sum(statuses.values()), statuses, result["elapsed"], client,
+        user + after.ru_stime - before.ru_stime, user,
+        result["sent"], result["repeated"], result["p50_us"], result["p99_us"],
+    )  # fmt: skip
