@@ -78,7 +78,7 @@ run: install-run $(CONFIG)
 bench-tools:
 	@sh scripts/install-bench-tools.sh
 
-bench: install bench-tools
+bench: install test-servers bench-tools
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
