@@ -17,12 +17,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 
 from highlightd.config import RelaySettings
 from highlightd.core.phones import mask_phone
-from highlightd.core.records import User
-from highlightd.core.replies import parse_reply
 from highlightd.core.smstext import fit
 from highlightd.infra.bus import REDIS_DOWN, Bus, Reply
 from highlightd.infra.consumer import Consumer
@@ -32,25 +29,18 @@ from highlightd.infra.retry import Backoff
 from highlightd.irc.answerlane import AnswerLane, Taken
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.network import Network
+from highlightd.irc.routing import EMPTY, Delivery, route
 from highlightd.store import Store
 from highlightd.store.relayed import Lookup
 
 log = logging.getLogger(__name__)
 
 Bounce = Callable[[str, str], Awaitable[None]]
-EMPTY = "empty message"
 # Said records outlive any re-publication of the same answer by far.
 FORGET_AFTER = 30 * 24 * 3600
 # Once routed on a connected network, a send may wait this long for a dropped link.
 SEND_GRACE = 60.0
 CONFIRM_EVERY = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    network: Network
-    target: str
-    line: str
 
 
 class _TooLate(Exception):
@@ -83,6 +73,9 @@ class Relay:
         # Answers taken and not done yet: by MessageSid, and their entries.
         self._sids: set[str] = set()
         self._entries: set[str] = set()
+        # While a read batch is being taken: the answers done meanwhile, whose lookup
+        # from before may say "not said" of what was just said.
+        self._done_meanwhile: set[str] | None = None
         self._started = time.time()
 
     async def run(self) -> None:
@@ -128,12 +121,19 @@ class Relay:
         """`_take` each answer read, their lookups in one trip to the store."""
         new = [r for r in batch if r.entry_id not in self._entries and r.sid not in self._sids]
         found: dict[str, Lookup] = {}
-        with contextlib.suppress(Exception):  # then each looks itself up, and logs why not
-            if new:
-                lookups = await self._look_up_many(new)
-                found = dict(zip([r.entry_id for r in new], lookups, strict=True))
-        for reply in batch:
-            await self._take(reply, lanes, found.get(reply.entry_id))
+        done: set[str] = set()
+        self._done_meanwhile = done
+        try:
+            with contextlib.suppress(Exception):  # then each looks itself up, and logs why
+                if new:
+                    lookups = await self._look_up_many(new)
+                    found = dict(zip([r.entry_id for r in new], lookups, strict=True))
+            for reply in batch:
+                # A copy of an answer said since the lookup looks again: it sees the record.
+                lookup = None if reply.sid in done else found.get(reply.entry_id)
+                await self._take(reply, lanes, lookup)
+        finally:
+            self._done_meanwhile = None
 
     async def _take(self, reply: Reply, lanes: asyncio.TaskGroup, lookup: Lookup | None) -> None:
         """Put an answer in its network's lane, unless it is in hand or done already."""
@@ -155,7 +155,7 @@ class Relay:
             log.info("reply %s was %s before; confirming it again", reply.sid, outcome)
             await self._consumer.confirm(reply, outcome)
             return
-        delivery = self.route(reply, lookup)[0]
+        delivery = route(self._networks, reply, lookup)[0]
         name = delivery.network.name if delivery else ""
         if name not in self._lanes:
             self._lanes[name] = AnswerLane(self._look_up_many)
@@ -187,6 +187,8 @@ class Relay:
                 finally:
                     self._sids.discard(reply.sid)
                     self._entries.discard(reply.entry_id)
+                    if self._done_meanwhile is not None:
+                        self._done_meanwhile.add(reply.sid)
                 if not unit.failed:
                     done.append((reply, outcome))
                 if done and (not queue.waiting or len(done) >= CONFIRM_EVERY):
@@ -240,7 +242,7 @@ class Relay:
         while True:
             if lookup is None:
                 lookup = await self._store.relayed.look_up(reply.sid, reply.phone)
-            delivery, problem = self.route(reply, lookup)
+            delivery, problem = route(self._networks, reply, lookup)
             lookup = None  # after a wait, read again
             if delivery is None or delivery.network.settled:
                 return delivery, problem
@@ -259,42 +261,8 @@ class Relay:
         await self._bounce(reply.phone, fit(f"highlightd: {problem}"))
         return "bounced"
 
-    def route(self, reply: Reply, lookup: Lookup) -> tuple[Delivery | None, str]:
-        """Where to say an answer, or why it cannot be said."""
-        users = [u for u in lookup.users if u.network in self._networks]
-        if not users:
-            return None, "this number is not registered (any more)"
-        ids = {u.id for u in users}
-        # The most recent highlight among them (one phone may have several registrations).
-        last = max(
-            (h for h in lookup.highlights if h.user_id in ids), key=lambda h: h.at, default=None
-        )
-        user = _pick(users, last.user_id if last else None)
-        network = self._networks[user.network]
-        route = parse_reply(reply.body, network.chantypes)
-        if not route.text:
-            return None, EMPTY
-        line = f"{user.nick} (SMS): {route.text}"
-        if route.kind == "channel":
-            wanted = {network.fold(c) for c in network.settings.channels}
-            if network.fold(route.target) not in wanted:
-                return None, f"I am not in {route.target} on {network.name}"
-            return Delivery(network, route.target, line), ""
-        if route.kind == "nick" and (not route.addressed or network.visible(route.target)):
-            return Delivery(network, route.target, line), ""
-        if route.addressed:
-            # "Note: buy milk" is not an address when no Note is around.
-            line = f"{user.nick} (SMS): {reply.body.strip()}"
-        if last is None:
-            return None, "nobody mentioned you yet; start with #channel or nick: to say where"
-        return Delivery(network, last.sender, line), ""
-
 
 def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} h"
     return f"{seconds / 60:.3g} min" if seconds >= 60 else f"{seconds:.3g} s"
-
-
-def _pick(users: list[User], user_id: int | None) -> User:
-    return next((u for u in users if u.id == user_id), users[0])
