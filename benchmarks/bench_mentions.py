@@ -9,16 +9,23 @@ exactly one request.
 
 Run: .venv/bin/python benchmarks/bench_mentions.py
      HL_PROFILE=out.prof .venv/bin/python benchmarks/bench_mentions.py
-       (cProfile of this process's main thread over the 100/s run)
+       (cProfile of this process's main thread over the 100/s run, in thread CPU time)
+     HL_SPY=out.txt .venv/bin/python benchmarks/bench_mentions.py
+       (py-spy, if installed in the venv, over the 100/s run: collapsed stacks, by thread)
 """
 
 from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import itertools
 import os
+import resource
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -26,6 +33,7 @@ import aiosqlite
 from apart import RemoteClient, RemoteTwilio
 from common import cpu, nick, percentile, row
 from harness import CHANNEL
+from highlightd.infra import logs
 from stage import staged
 from waiting import eventually
 
@@ -34,6 +42,7 @@ BASE_RATE, BASE_SECONDS = 100, 3.0
 STEPS = (200, 300, 500, 700, 1000, 1500)
 STEP_SECONDS = 1.5
 LIMIT_P99 = 0.100
+GC = None  # type: ignore[var-annotated]
 
 
 class JobCount:
@@ -52,6 +61,31 @@ class JobCount:
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 
 
+class GcTime:
+    """CPU time in the cyclic garbage collector (gc.callbacks), by generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.runs = [0, 0, 0]
+        self._start = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.thread_time()
+        else:
+            self.seconds[info["generation"]] += time.thread_time() - self._start
+            self.runs[info["generation"]] += 1
+
+    def since(self, before: tuple[list[float], list[int]]) -> str:
+        spent = [a - b for a, b in zip(self.seconds, before[0], strict=True)]
+        runs = [a - b for a, b in zip(self.runs, before[1], strict=True)]
+        return ", ".join(f"gen{g} {runs[g]}x {spent[g] * 1e3:.1f} ms" for g in range(3))
+
+    def mark(self) -> tuple[list[float], list[int]]:
+        return list(self.seconds), list(self.runs)
+
+
 class Step:
     """One steady rate: latencies, counts, and each process's CPU."""
 
@@ -60,6 +94,7 @@ class Step:
         self.latencies: list[float] = []
         self.requests = 0
         self.daemon_cpu = self.client_cpu = self.wall = 0.0
+        self.loop_cpu = 0j  # user + system*1j
 
     @property
     def share(self) -> float:
@@ -73,13 +108,20 @@ class Step:
         return percentile(self.latencies, q)
 
 
+def loop_cpu() -> complex:
+    """CPU seconds of this thread (the event loop's), not aiosqlite's or the executor's:
+    user + system*1j."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return complex(usage.ru_utime, usage.ru_stime)
+
+
 async def step(
     bob: RemoteClient, twilio: RemoteTwilio, users: itertools.count[int], rate: int, seconds: float
 ) -> Step:
     out = Step(rate, int(rate * seconds))
     texts = [f"{nick(next(users))}: ping {i}" for i in range(out.count)]
     bodies = [f"[{CHANNEL}] <bob> {text}" for text in texts]
-    cpu0, wall0 = cpu(), time.monotonic()
+    cpu0, loop0, wall0 = cpu(), loop_cpu(), time.monotonic()
     sent, out.client_cpu = await bob.say(rate, texts)
     await eventually(
         lambda: sum(1 for body in bodies if body in twilio.arrived),
@@ -88,14 +130,21 @@ async def step(
         limit=30,
     )
     out.daemon_cpu, out.wall = cpu() - cpu0, time.monotonic() - wall0
+    out.loop_cpu = loop_cpu() - loop0
     out.latencies = [twilio.arrived[body] - at for body, at in zip(bodies, sent, strict=True)]
     out.requests = sum(1 for body in bodies if body in twilio.arrived)
     return out
 
 
 async def main() -> None:
+    global GC
+    GC = GcTime()
     users = itertools.count(0)
     jobs = JobCount()
+    # Logged as `highlightd run` logs by default (INFO, text), into a file: what the
+    # daemon logs per SMS is part of its cost.
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
+    logs.setup(logs.parse_level("info"), stream=log)
     async with staged(USERS, clients=(), apart=True) as (s, twilio):
         network = s.settings.networks[0]
         async with RemoteClient(network.host, network.port, CHANNEL, "bob") as bob:
@@ -104,34 +153,64 @@ async def main() -> None:
             await twilio.wait_for_messages(1)
             await measure(bob, twilio, users, jobs)
             await asyncio.sleep(0.5)
+        log.seek(0)
+        lines = sum(1 for _ in log)
         total = len(twilio.bodies)
+        print(f"  log: {lines} lines at INFO for {total} SMS")
         print(f"  total: {total} SMS for {len(set(twilio.bodies))} distinct mentions (duplicates:"
               f" {total - len(set(twilio.bodies))})")  # fmt: skip
+
+
+async def spied(path: str | None) -> asyncio.subprocess.Process | None:
+    """py-spy sampling this process for the 100/s run (it does not stop the process)."""
+    if not path:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    proc = await asyncio.create_subprocess_exec(
+        str(spy), "record", "--pid", str(os.getpid()), "--duration", str(int(BASE_SECONDS)),
+        "--rate", "500", "--nonblocking", "--threads", "--format", "raw", "--output", path,
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # attached
+    return proc
 
 
 async def measure(
     bob: RemoteClient, twilio: RemoteTwilio, users: itertools.count[int], jobs: JobCount
 ) -> None:
-    before = jobs.jobs
-    profile = cProfile.Profile() if os.environ.get("HL_PROFILE") else None
+    cpu0, idle0 = cpu(), jobs.jobs
+    await asyncio.sleep(BASE_SECONDS)
+    idle, idle_jobs = (cpu() - cpu0) / BASE_SECONDS, (jobs.jobs - idle0) / BASE_SECONDS
+    before, gc_before = jobs.jobs, GC.mark()
+    # Thread CPU time, not wall time: a shared machine's waits are not our cost.
+    profile = cProfile.Profile(time.thread_time) if os.environ.get("HL_PROFILE") else None
     if profile is not None:
         profile.enable()
+    spy = await spied(os.environ.get("HL_SPY"))
     base = await step(bob, twilio, users, BASE_RATE, BASE_SECONDS)
+    if spy is not None:
+        await spy.wait()
     if profile is not None:
         profile.disable()
         profile.dump_stats(os.environ["HL_PROFILE"])
     per_mention = (jobs.jobs - before) / base.count
+    collected = GC.since(gc_before)
     print(f"{USERS:,} users with 2 keywords; this process is the daemon alone (load client and"
           " fake API in processes of their own)")  # fmt: skip
     row(f"IRC -> SMS API at {BASE_RATE}/s: p50", f"{base.p(0.5) * 1e3:.1f} ms", "")
     row(f"IRC -> SMS API at {BASE_RATE}/s: p99", f"{base.p(0.99) * 1e3:.1f} ms",
         f"{base.p(0.99) / 0.005:.1f}x the 5 ms floor")  # fmt: skip
-    row("  daemon CPU at that rate", f"{base.share:.0%} of a core", "")
+    row("  daemon CPU at that rate", f"{base.share:.0%} of a core",
+        f"idle, no mention: {idle:.1%} of a core, {idle_jobs:.1f} database jobs/s")  # fmt: skip
     # Less noisy than latency on a shared machine (the disk's fsyncs wait there).
     row("  daemon CPU per mention", f"{base.per * 1e3:.2f} ms", "")
+    loop = base.loop_cpu / base.count * 1e3
+    row("    of which the event loop's thread", f"{loop.real + loop.imag:.2f} ms",
+        f"user {loop.real:.2f} ms, system {loop.imag:.2f} ms")  # fmt: skip
     row("  load client CPU per mention (its own process)",
         f"{base.client_cpu / base.count * 1e3:.2f} ms", "")  # fmt: skip
     row("  database jobs per mention (all tasks)", f"{per_mention:.1f}", "")
+    print(f"  garbage collector over those {base.count} mentions: {collected}; objects"
+          f" tracked {len(gc.get_objects()):,}, frozen {gc.get_freeze_count():,}")  # fmt: skip
     print(f"  counts: {base.count} mentions, {base.requests} requests")
     best = BASE_RATE
     for rate in STEPS:
