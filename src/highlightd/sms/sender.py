@@ -30,6 +30,7 @@ from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.sms.delivery import opt_out
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
+from highlightd.sms.recording import SentRecorder
 from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
@@ -58,6 +59,7 @@ class Sender:
         self._settings = settings
         # What is spent and on its way, for the decisions: every change to it is made here.
         self.book = SpendBook(store, clock)
+        self._recorder = SentRecorder(store)  # what was sent, a moment's in one write
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
         self._skipped = False  # run's last look passed over a busy phone's SMS
@@ -126,6 +128,7 @@ class Sender:
                             await self._wake.wait()
         finally:
             self._attempts = None  # what send puts in the outbox waits for the next run
+            await self._recorder.idle()  # before the store closes
 
     async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
         """Start an attempt for each due SMS whose phone is free; seconds until the next."""
@@ -264,20 +267,16 @@ class Sender:
         await self._fail(sms, why)
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
-            sms.id,
-            sms.kind,
-            mask_phone(sms.phone),
-            self._settings.max_delay,
-            why,
+            sms.id, sms.kind, mask_phone(sms.phone), self._settings.max_delay, why,
             " (it may have been sent)" if maybe_sent else "",
-        )
+        )  # fmt: skip
 
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
-        self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
-        await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        await self._recorder.record(sms, sent.sid, sent.status, now)
+        self._metrics.sms_sent.labels("sent").inc()  # once stored: whoever waits on it sees it
         self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)

@@ -118,23 +118,14 @@ class Outgoing:
 
     async def sent(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
         """Recorded as sent (store.sent) and off the outbox, in one transaction."""
+        await self.sent_many([(sms, sid, status, at)])
+
+    async def sent_many(self, done: Sequence[tuple[OutgoingSms, str, str, float]]) -> None:
+        """`sent` for each (sms, sid, status, at), all in one write."""
 
         def record(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
-                " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
-            )
-            conn.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
-            # A status callback may have come first (smslog.SentLog.advance).
-            conn.execute(
-                "UPDATE sent_sms SET status = e.status,"
-                " error_code = coalesce(e.error_code, sent_sms.error_code)"
-                " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
-                f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
-                (sid,),
-            )
-            conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+            for each in done:
+                _record(conn, *each)
 
         await self._database.write(record)
 
@@ -248,6 +239,24 @@ def _add(
     return new_id, trying
 
 
+def _record(conn: sqlite3.Connection, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
+        " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
+    )
+    conn.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
+    # A status callback may have come first (smslog.SentLog.advance).
+    conn.execute(
+        "UPDATE sent_sms SET status = e.status,"
+        " error_code = coalesce(e.error_code, sent_sms.error_code)"
+        " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
+        f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
+        (sid,),
+    )
+    conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
+
+
 def _due(conn: sqlite3.Connection, now: float) -> list[OutgoingSms]:
     return [
         _row(r)
@@ -272,11 +281,6 @@ def _next_try(conn: sqlite3.Connection, after: float) -> float | None:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _id(row: Any) -> int:
-    assert row is not None
-    return int(row[0])
 
 
 def _row(row: Any) -> OutgoingSms:
