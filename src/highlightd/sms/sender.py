@@ -274,9 +274,9 @@ class Sender:
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
+        self._metrics.sms_sent.labels("sent").inc()  # accepted: counted at once, as before
         now = self._clock()
         await self._recorder.record(sms, sent.sid, sent.status, now)
-        self._metrics.sms_sent.labels("sent").inc()  # once stored: whoever waits on it sees it
         self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
