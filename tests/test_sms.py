@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import phonenumbers
 import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -244,6 +245,16 @@ async def test_console_gateway_logs_masked_number_never_the_full_one(
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize("length", [10, 12, 15])
+def test_mask_phone_shows_the_calling_code_phonenumbers_parses(length: int) -> None:
+    """Every calling code, at lengths that show it, up to E.164's longest: the
+    prefix mask_phone shows is the one phonenumbers' whole parse finds."""
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        number = f"+{code}" + "4567890123456"[: length - len(str(code))]
+        parsed = phonenumbers.parse(number, None).country_code
+        assert mask_phone(number) == f"+{parsed}•••••{number[-4:]}", number
 
 
 @pytest.mark.parametrize(
