@@ -274,7 +274,14 @@ class Sender:
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
-        self._metrics.sms_sent.labels("sent").inc()  # accepted: counted at once, as before
+        # Said and counted at Twilio's answer, before the record (up to recording.LINGER).
+        if log.isEnabledFor(logging.INFO):  # masking the phone costs: only when logged
+            whose = f" for {user.nick} on {user.network}" if user is not None else ""
+            log.info(
+                "SMS %s (%s, %d segment(s)) to %s%s%s", sent.sid, sms.kind, sms.segments,
+                mask_phone(sms.phone), whose, f": {how}" if how else "",
+            )  # fmt: skip
+        self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
         await self._recorder.record(sms, sent.sid, sent.status, now)
         self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
@@ -285,12 +292,6 @@ class Sender:
             self._outage.succeeded()
             await self._store.outgoing.retry_now()
             self._wake.set()
-        if log.isEnabledFor(logging.INFO):  # masking the phone parses it: only when logged
-            whose = f" for {user.nick} on {user.network}" if user is not None else ""
-            log.info(
-                "SMS %s (%s, %d segment(s)) to %s%s%s", sent.sid, sms.kind, sms.segments,
-                mask_phone(sms.phone), whose, f": {how}" if how else "",
-            )  # fmt: skip
 
 
 def _wants_sms(user: User, now: float) -> bool:
