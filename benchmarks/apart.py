@@ -56,8 +56,9 @@ class _Reporting(FakeTwilio):
 async def _twilio_main() -> None:
     async with _Reporting(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN) as api:
         print(json.dumps(api.base_url), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        print(json.dumps(["cpu", _cpu()]), flush=True)
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "cpu":
+            print(json.dumps(["cpu", _cpu()]), flush=True)
 
 
 class RemoteTwilio:
@@ -69,7 +70,7 @@ class RemoteTwilio:
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}  # body: first arrival (time.monotonic)
         self.bodies: list[str] = []  # every message created, in order (duplicates too)
-        self.cpu = 0.0  # the API process's CPU seconds, once stopped
+        self._cpu: asyncio.Future[float] | None = None
         self.base_url = ""
         self._changed = asyncio.Condition()
         self._proc: asyncio.subprocess.Process | None = None
@@ -97,13 +98,20 @@ class RemoteTwilio:
         assert self._proc is not None and self._proc.stdout is not None
         while line := await self._proc.stdout.readline():
             body, at = json.loads(line)
-            if body == "cpu" and isinstance(at, float):
-                self.cpu = at
+            if body == "cpu" and isinstance(at, float) and self._cpu is not None:
+                self._cpu.set_result(at)
                 continue
             async with self._changed:
                 self.arrived.setdefault(body, at)
                 self.bodies.append(body)
                 self._changed.notify_all()
+
+    async def cpu(self) -> float:
+        """CPU seconds the API's process used so far."""
+        assert self._proc is not None and self._proc.stdin is not None
+        self._cpu = asyncio.get_running_loop().create_future()
+        self._proc.stdin.write(b"cpu\n")
+        return await self._cpu
 
     async def wait_for_messages(self, n: int, timeout: float = 10) -> list[str]:  # noqa: ASYNC109
         async with asyncio.timeout(timeout), self._changed:

@@ -43,6 +43,7 @@ STEPS = (200, 300, 500, 700, 1000, 1500)
 STEP_SECONDS = 1.5
 LIMIT_P99 = 0.100
 GC = None  # type: ignore[var-annotated]
+IRCD_PID: int | None = None
 
 
 class JobCount:
@@ -93,7 +94,7 @@ class Step:
         self.rate, self.count = rate, count
         self.latencies: list[float] = []
         self.requests = 0
-        self.daemon_cpu = self.client_cpu = self.wall = 0.0
+        self.daemon_cpu = self.client_cpu = self.api_cpu = self.ircd_cpu = self.wall = 0.0
         self.loop_cpu = 0j  # user + system*1j
 
     @property
@@ -106,6 +107,14 @@ class Step:
 
     def p(self, q: float) -> float:
         return percentile(self.latencies, q)
+
+
+def ircd_cpu() -> float:
+    """CPU seconds of the IRC server (ngircd) so far, from /proc."""
+    if IRCD_PID is None:
+        return 0.0
+    fields = Path(f"/proc/{IRCD_PID}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def loop_cpu() -> complex:
@@ -122,6 +131,7 @@ async def step(
     texts = [f"{nick(next(users))}: ping {i}" for i in range(out.count)]
     bodies = [f"[{CHANNEL}] <bob> {text}" for text in texts]
     cpu0, loop0, wall0 = cpu(), loop_cpu(), time.monotonic()
+    api0, ircd0 = await twilio.cpu(), ircd_cpu()
     sent, out.client_cpu = await bob.say(rate, texts)
     await eventually(
         lambda: sum(1 for body in bodies if body in twilio.arrived),
@@ -131,13 +141,14 @@ async def step(
     )
     out.daemon_cpu, out.wall = cpu() - cpu0, time.monotonic() - wall0
     out.loop_cpu = loop_cpu() - loop0
+    out.api_cpu, out.ircd_cpu = await twilio.cpu() - api0, ircd_cpu() - ircd0
     out.latencies = [twilio.arrived[body] - at for body, at in zip(bodies, sent, strict=True)]
     out.requests = sum(1 for body in bodies if body in twilio.arrived)
     return out
 
 
 async def main() -> None:
-    global GC
+    global GC, IRCD_PID
     GC = GcTime()
     users = itertools.count(0)
     jobs = JobCount()
@@ -147,6 +158,7 @@ async def main() -> None:
     logs.setup(logs.parse_level("info"), stream=log)
     async with staged(USERS, clients=(), apart=True) as (s, twilio):
         network = s.settings.networks[0]
+        IRCD_PID = s.irc._process.proc.pid
         async with RemoteClient(network.host, network.port, CHANNEL, "bob") as bob:
             await asyncio.sleep(0.5)  # the bot sees bob join
             await bob.say(1, ["alice: hi"])  # warm: alice's SMS
@@ -208,6 +220,10 @@ async def measure(
         f"user {loop.real:.2f} ms, system {loop.imag:.2f} ms")  # fmt: skip
     row("  load client CPU per mention (its own process)",
         f"{base.client_cpu / base.count * 1e3:.2f} ms", "")  # fmt: skip
+    row("  fake Twilio API CPU per request (its own process)",
+        f"{base.api_cpu / base.count * 1e3:.2f} ms", "")  # fmt: skip
+    row("  IRC server (ngircd) CPU per mention", f"{base.ircd_cpu / base.count * 1e3:.2f} ms",
+        "10 ms ticks: coarse")  # fmt: skip
     row("  database jobs per mention (all tasks)", f"{per_mention:.1f}", "")
     print(f"  garbage collector over those {base.count} mentions: {collected}; objects"
           f" tracked {len(gc.get_objects()):,}, frozen {gc.get_freeze_count():,}")  # fmt: skip
@@ -216,8 +232,9 @@ async def measure(
     for rate in STEPS:
         st = await step(bob, twilio, users, rate, STEP_SECONDS)
         print(f"  {rate}/s: p50 {st.p(0.5) * 1e3:.1f} ms, p99 {st.p(0.99) * 1e3:.1f} ms,"
-              f" daemon {st.share:.0%} CPU, {st.per * 1e3:.2f} ms CPU each; {st.count} mentions,"
-              f" {st.requests} requests")  # fmt: skip
+              f" daemon {st.share:.0%} CPU, {st.per * 1e3:.2f} ms CPU each (API"
+              f" {st.api_cpu / st.wall:.0%}, ngircd {st.ircd_cpu / st.wall:.0%});"
+              f" {st.count} mentions, {st.requests} requests")  # fmt: skip
         if st.p(0.99) > LIMIT_P99:
             break
         best = rate
