@@ -35,7 +35,6 @@ from common import cpu, nick, percentile, row
 from harness import CHANNEL
 from highlightd.infra import logs
 from stage import staged
-from waiting import eventually
 
 USERS = 10_000
 BASE_RATE, BASE_SECONDS = 100, 3.0
@@ -133,12 +132,10 @@ async def step(
     cpu0, loop0, wall0 = cpu(), loop_cpu(), time.monotonic()
     api0, ircd0 = await twilio.cpu(), ircd_cpu()
     sent, out.client_cpu = await bob.say(rate, texts)
-    await eventually(
-        lambda: sum(1 for body in bodies if body in twilio.arrived),
-        lambda n: n >= out.count,
-        what=f"{out.count} SMS requests",
-        limit=30,
-    )
+    async with asyncio.timeout(30):  # every mention's request, or the step fails
+        while sum(1 for body in bodies if body in twilio.arrived) < out.count:
+            await asyncio.sleep(RemoteTwilio.POLL)
+            await twilio.update()
     out.daemon_cpu, out.wall = cpu() - cpu0, time.monotonic() - wall0
     out.loop_cpu = loop_cpu() - loop0
     out.api_cpu, out.ircd_cpu = await twilio.cpu() - api0, ircd_cpu() - ircd0
@@ -167,6 +164,7 @@ async def main() -> None:
             await asyncio.sleep(0.5)
         log.seek(0)
         lines = sum(1 for _ in log)
+        await twilio.update()
         total = len(twilio.bodies)
         print(f"  log: {lines} lines at INFO for {total} SMS")
         print(f"  total: {total} SMS for {len(set(twilio.bodies))} distinct mentions (duplicates:"
