@@ -12,13 +12,15 @@ next SMS to it never sees the row "sending" by mistake.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from highlightd.core.records import OutgoingSms
 from highlightd.store import Store
+from highlightd.store.sentrecords import Accepted
 
 LINGER = 0.05  # seconds: at 100 SMS/s, about five records per commit
 
-_Record = tuple[OutgoingSms, str, str, float]
+_Waiting = tuple[Accepted, "asyncio.Future[None]"]
 
 
 class SentRecorder:
@@ -26,7 +28,7 @@ class SentRecorder:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._waiting: list[tuple[_Record, asyncio.Future[None]]] = []
+        self._waiting: list[_Waiting] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
@@ -47,28 +49,30 @@ class SentRecorder:
 
     async def _flush(self) -> None:
         while self._waiting:
-            batch: list[tuple[_Record, asyncio.Future[None]]] = []
+            batch: list[_Waiting] = []
             try:
                 await asyncio.sleep(LINGER)
                 batch, self._waiting = self._waiting, []
-                await self._store.outgoing.sent_many([record for record, _done in batch])
-            except BaseException as exc:
+                outcomes = await self._store.outgoing.sent_many([r for r, _done in batch])
+            except Exception as exc:
                 # Not recorded: each row stays "sending", looked up in Twilio's list later.
-                failure = (
-                    exc if isinstance(exc, Exception) else RuntimeError(f"not recorded: {exc!r}")
-                )
-                stopped = not isinstance(exc, Exception)  # and the rest with it
-                if stopped:
-                    batch, self._waiting = batch + self._waiting, []
-                for _record, done in batch:
-                    if not done.done():
-                        done.set_exception(failure)
-                if stopped:
-                    raise
+                _settle(batch, [exc] * len(batch))
                 continue
-            for _record, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            except BaseException as exc:  # stopped: these, and the rest with them
+                batch, self._waiting = batch + self._waiting, []
+                _settle(batch, [RuntimeError(f"not recorded: {exc!r}")] * len(batch))
+                raise
+            _settle(batch, outcomes)  # a failure is one record's alone (its user removed)
+
+
+def _settle(batch: list[_Waiting], outcomes: Sequence[Exception | None]) -> None:
+    for (_record, done), failure in zip(batch, outcomes, strict=True):
+        if done.done():
+            continue
+        if failure is None:
+            done.set_result(None)
+        else:
+            done.set_exception(failure)
 
 
 def _seen(done: asyncio.Future[None]) -> None:
