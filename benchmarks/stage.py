@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from apart import RemoteTwilio
 from common import populate
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from harness import NETWORK
@@ -45,10 +46,13 @@ async def staged(
     keywords: int = 2,
     clients: tuple[str, ...] = ("alice", "bob"),
     network: Mapping[str, Any] = OPEN_NETWORK,
+    apart: bool = False,
     **settings: Any,
-) -> AsyncIterator[tuple[Scene, TimedTwilio]]:
+) -> AsyncIterator[tuple[Scene, Any]]:
     """A Scene (alice registered as in the tests) plus `users` more, each with keywords;
-    flood control off unless `network` says otherwise."""
+    flood control off unless `network` says otherwise. `apart`: the fake Twilio API in
+    a process of its own (apart.RemoteTwilio in place of TimedTwilio), so that this
+    process's CPU is the daemon's."""
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         irc = IrcServer(tmp / "irc")
@@ -66,7 +70,7 @@ async def staged(
 
         try:
             await populate(tmp / "highlightd.sqlite3", NETWORK, users, keywords, first_id=100)
-            async with TimedTwilio() as twilio:
+            async with RemoteTwilio() if apart else TimedTwilio() as twilio:
                 factory = SceneFactory(tmp, irc, redis, twilio, connect)
                 policy = OPEN_POLICY | settings.get("policy", {})
                 async with factory(clients=clients, policy=policy, network=network) as s:

@@ -44,6 +44,7 @@ class FakeMessage:
     body: str
     status_callback: str | None
     params: dict[str, str] = field(repr=False)  # the whole form, for anything else
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # the request's
     created: datetime = field(default_factory=lambda: datetime.now(UTC), repr=False)
 
 
@@ -65,6 +66,11 @@ class _Drop:
 
 
 @dataclass(frozen=True)
+class _Slow:
+    seconds: float
+
+
+@dataclass(frozen=True)
 class _Garble:
     body: bytes
     after_create: bool = True  # the message exists; the answer is unreadable
@@ -82,7 +88,7 @@ class FakeTwilio:
         self.account_fetches = 0  # GETs of the Account resource, including refused ones
         self._down_until = 0.0  # time.monotonic(): every request is refused before then
         self._down_status = 503
-        self._outcomes: deque[_Failure | _Hang | _Drop | _Garble] = deque()
+        self._outcomes: deque[_Failure | _Hang | _Drop | _Garble | _Slow] = deque()
         self._changed = asyncio.Condition()
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -124,6 +130,10 @@ class FakeTwilio:
     @property
     def down(self) -> bool:
         return time.monotonic() < self._down_until
+
+    def slow_next(self, seconds: float) -> None:
+        """Answer the next authenticated POST as usual, but only after `seconds`."""
+        self._outcomes.append(_Slow(seconds))
 
     def drop_next(self) -> None:
         """Close the connection without answering the next authenticated POST."""
@@ -217,6 +227,8 @@ class FakeTwilio:
             assert request.transport is not None
             request.transport.abort()
             return web.Response()  # never written: the connection is gone
+        if isinstance(outcome, _Slow):
+            await asyncio.sleep(outcome.seconds)
         if isinstance(outcome, _Hang) and not outcome.after_create:
             await self._release.wait()
             return _error(503, 20500, "Fake hang released")
@@ -236,6 +248,7 @@ class FakeTwilio:
             body=form.get("Body", ""),
             status_callback=form.get("StatusCallback"),
             params=form,
+            headers=dict(request.headers),
         )
         async with self._changed:
             self.messages.append(message)

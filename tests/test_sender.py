@@ -140,6 +140,22 @@ async def test_created_then_no_answer_is_found_and_not_sent_again(
     assert await store.sent.status(message.sid) is not None
 
 
+async def test_sms_queued_behind_one_in_flight_go_at_once_and_in_order(
+    store: Store, gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    """An attempt that ends wakes the outbox's look only when it must (an SMS passed
+    over meanwhile, a failure): those behind it wait for no timer (the look's is 60 s)."""
+    user = await alice(store)
+    fake_twilio.slow_next(0.3)  # in flight while the others are decided (timeout: 0.5 s)
+    async with sending(store, gateway) as (sender, _):
+        await asyncio.sleep(0.1)  # run has looked once: the first goes out from send
+        for n in range(6):
+            await sender.send(user, f"sms {n}", "highlight")
+        messages = await fake_twilio.wait_for_messages(6, timeout=10)
+        await until_settled(store)
+    assert [m.body for m in messages] == [f"sms {n}" for n in range(6)]
+
+
 async def test_two_alike_each_claim_their_own_message(
     store: Store, gateway: TwilioGateway, fake_twilio: FakeTwilio
 ) -> None:

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import phonenumbers
 import pytest
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 from fake_twilio import FakeTwilio, twilio_signature
 from highlightd.core.phones import mask_phone
 from highlightd.sms.gateway import ConsoleGateway, SmsError, SmsGateway, TwilioGateway, rebase_url
+from highlightd.sms.twiliohttp import RebasedHttpClient
 from servers import free_port
 
 FROM = "+15005550006"
@@ -63,6 +66,31 @@ async def test_send_is_recorded_with_to_from_body_status_callback_and_returns_si
     assert sent.sid == message.sid
     assert sent.sid.startswith("SM") and len(sent.sid) == 34
     assert sent.status == "queued"
+
+
+async def test_the_request_is_the_one_twilios_own_client_makes(
+    gateway: TwilioGateway, fake_twilio: FakeTwilio
+) -> None:
+    """The gateway builds the Messages POST itself (sms/twiliohttp.py): same form, same
+    headers as twilio's `messages.create_async`, whatever the body holds."""
+    body = "naïve + café & x=1 %20 😀 <bob>\tend"
+    http = RebasedHttpClient(fake_twilio.base_url, 15.0)
+    try:
+        client = Client(fake_twilio.account_sid, fake_twilio.auth_token, http_client=http)
+        await client.messages.create_async(
+            to=TO, from_=FROM, body=body, status_callback=STATUS_CALLBACK
+        )
+    finally:
+        await http.close()
+    await gateway.send(TO, body)
+
+    theirs, ours = await fake_twilio.wait_for_messages(2)
+    assert ours.params == theirs.params and ours.body == body
+    compared = ("User-Agent", "X-Twilio-Client", "Accept", "Accept-Charset", "Content-Type")
+    assert {h: ours.headers.get(h) for h in (*compared, "Authorization")} == {
+        h: theirs.headers.get(h) for h in (*compared, "Authorization")
+    }
+    assert all(theirs.headers.get(h) for h in compared)
 
 
 async def test_without_status_callback_none_is_sent(fake_twilio: FakeTwilio) -> None:
@@ -217,6 +245,16 @@ async def test_console_gateway_logs_masked_number_never_the_full_one(
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize("length", [10, 12, 15])
+def test_mask_phone_shows_the_calling_code_phonenumbers_parses(length: int) -> None:
+    """Every calling code, at lengths that show it, up to E.164's longest: the
+    prefix mask_phone shows is the one phonenumbers' whole parse finds."""
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        number = f"+{code}" + "4567890123456"[: length - len(str(code))]
+        parsed = phonenumbers.parse(number, None).country_code
+        assert mask_phone(number) == f"+{parsed}•••••{number[-4:]}", number
 
 
 @pytest.mark.parametrize(

@@ -231,3 +231,23 @@ async def test_a_status_before_its_sms_is_recorded_waits_and_is_applied(store: S
     await store.outgoing.sent(sms, "SM1", "queued", NOW)  # the create's answer, late
     assert await store.sent.status("SM1") == "failed"
     assert await store.sent.advance("SM1", "delivered", None, ALICE, NOW) == (ALICE, False)
+
+
+async def test_accepted_sms_recorded_in_one_write_one_failing_alone(store: Store) -> None:
+    """The Sender records the SMS accepted within a moment together (sms/recording.py):
+    one whose user was removed while it was in flight fails alone."""
+    alice = await add(store, "alice")
+    bob = await add(store, "bob", BOB)
+    await store.outgoing.add(alice.id, ALICE, "one", "highlight", 1, NOW)
+    await store.outgoing.add(bob.id, BOB, "two", "highlight", 1, NOW)
+    one, two = await store.outgoing.due(NOW)
+    assert await store.users.remove("libera", nick_key("bob"))  # while "two" was in flight
+
+    outcomes = await store.outgoing.sent_many(
+        [(one, "SM1", "queued", NOW + 1), (two, "SM2", "queued", NOW + 1)]
+    )
+
+    assert outcomes[0] is None and isinstance(outcomes[1], sqlite3.IntegrityError)
+    assert await store.sent.status("SM1") == "queued"
+    assert await store.sent.status("SM2") is None
+    assert await store.outgoing.waiting() == 0

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from typing import Protocol
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from highlightd.core.phones import mask_phone
 from highlightd.core.smstext import segments
 from highlightd.sms.errors import meaning
+from highlightd.sms.twiliohttp import MessagePoster, RebasedHttpClient, rebase_url
+
+__all__ = ["ConsoleGateway", "SentSms", "SmsError", "SmsGateway", "TwilioGateway", "rebase_url"]
 
 logger = logging.getLogger(__name__)
-
-CONNECT_LIMIT = 5.0  # seconds to reach Twilio (name lookup included), within the timeout
 
 LOOKUP_LIMIT = 50  # newest messages read to find one an unclear attempt may have created
 
@@ -80,16 +77,6 @@ class SmsGateway(Protocol):
     async def aclose(self) -> None: ...
 
 
-def rebase_url(url: str, base_url: str) -> str:
-    """Point a twilio.com URL at `base_url` (http(s)://host[:port][/prefix]); keep path, query."""
-    base = urlsplit(base_url)
-    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
-        raise ValueError(f"API base URL must be http(s)://host[:port][/path], got {base_url!r}")
-    parts = urlsplit(url)
-    path = base.path.rstrip("/") + parts.path
-    return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
-
-
 class ConsoleGateway:
     """The documented "console" backend: logs each SMS instead of sending it."""
 
@@ -110,71 +97,21 @@ class ConsoleGateway:
         return None
 
 
-class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Twilio's aiohttp client with a base URL, a real timeout, and no deprecated BasicAuth.
-
-    twilio 9.13's client ignores its timeout, has no base-URL option, and passes
-    `auth=` to aiohttp (a DeprecationWarning with aiohttp 3.14); this replaces its
-    request() wholesale. It never retries: a retried POST can send an SMS twice.
-    """
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__(pool_connections=False, timeout=timeout)
-        rebase_url("https://api.twilio.com/", base_url)  # a bad URL fails now, not at the first SMS
-        self.base_url = base_url
-        self.session = aiohttp.ClientSession()
-
-    async def request(
-        self,
-        method: str,
-        uri: str,
-        params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (twilio's signature)
-        allow_redirects: bool = False,
-    ) -> Response:
-        request_headers = dict(headers or {})
-        if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
-            request_headers["Authorization"] = f"Basic {token}"
-        total = timeout or self.timeout
-        async with self.session.request(
-            method.upper(),
-            rebase_url(uri, self.base_url),
-            params=params,
-            data=data,
-            headers=request_headers,
-            # A connection not made within CONNECT_LIMIT sent nothing: fail fast and retry,
-            # rather than after the whole timeout (an offline or firewalled host).
-            timeout=aiohttp.ClientTimeout(
-                total=total, connect=min(total, CONNECT_LIMIT), sock_connect=total
-            ),
-            allow_redirects=allow_redirects,
-        ) as response:
-            text = await response.text()
-        logger.debug("Twilio API %s %s -> %d", method.upper(), response.url.path, response.status)
-        return Response(response.status, text, response.headers)
-
-    async def close(self) -> None:
-        await self.session.close()
-
-
 class TwilioGateway:
     """Sends SMS through Twilio's REST API (or a Twilio-compatible one at `api_base_url`)."""
 
     def __init__(
         self,
         client: Client,
-        http_client: _RebasedHttpClient,
+        http_client: RebasedHttpClient,
         from_number: str,
         status_callback: str | None,
     ) -> None:
         self._client = client
         self._http = http_client
         self._from = from_number
-        self._status_callback = status_callback
+        # Creating a message, the request of every SMS, skips twilio's request machinery.
+        self._poster = MessagePoster(client, http_client, from_number, status_callback)
 
     @classmethod
     async def create(
@@ -188,16 +125,14 @@ class TwilioGateway:
         timeout: float = 15.0,  # noqa: ASYNC109 (a setting stored for every request)
     ) -> TwilioGateway:
         """Build the gateway; async because its HTTP session must belong to the running loop."""
-        http_client = _RebasedHttpClient(api_base_url, timeout)
+        http_client = RebasedHttpClient(api_base_url, timeout)
         client = Client(account_sid, auth_token, http_client=http_client)
         return cls(client, http_client, from_number, status_callback)
 
     async def send(self, to: str, body: str) -> SentSms:
         """Create the message; raise SmsError saying whether a retry is safe."""
         try:
-            message = await self._client.messages.create_async(
-                to=to, from_=self._from, body=body, status_callback=self._status_callback
-            )
+            message = await self._poster.create(to, body)
         except (TwilioRestException, TwilioServiceException) as e:
             raise SmsError(
                 f"Twilio refused the SMS (HTTP {e.status}, {meaning(e.code)}): {_rest_message(e)}",
@@ -227,7 +162,8 @@ class TwilioGateway:
         sid, status = message.sid, message.status
         if not isinstance(sid, str) or not sid:
             raise SmsError("Twilio API answer has no message sid")
-        logger.debug("SMS to %s accepted: sid=%s status=%s", mask_phone(to), sid, status)
+        if logger.isEnabledFor(logging.DEBUG):  # masking parses the number: not for nothing
+            logger.debug("SMS to %s accepted: sid=%s status=%s", mask_phone(to), sid, status)
         return SentSms(sid=sid, status=str(status))
 
     async def check(self) -> str:

@@ -30,6 +30,7 @@ from highlightd.infra.metrics import Metrics
 from highlightd.infra.retry import Backoff
 from highlightd.sms.delivery import opt_out
 from highlightd.sms.gateway import SentSms, SmsError, SmsGateway
+from highlightd.sms.recording import SentRecorder
 from highlightd.sms.spending import SpendBook
 from highlightd.store import Store
 
@@ -58,8 +59,10 @@ class Sender:
         self._settings = settings
         # What is spent and on its way, for the decisions: every change to it is made here.
         self.book = SpendBook(store, clock)
+        self._recorder = SentRecorder(store)  # what was sent, a moment's in one write
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # phones with an attempt under way
+        self._skipped = False  # run's last look passed over a busy phone's SMS
         self._attempts: asyncio.TaskGroup | None = None  # run's, once it runs
         # Says once that Twilio is failing, and once that it is back.
         self._outage = Backoff("Twilio", log, settings.retry_delay, settings.retry_delay_max)
@@ -125,24 +128,29 @@ class Sender:
                             await self._wake.wait()
         finally:
             self._attempts = None  # what send puts in the outbox waits for the next run
+            await self._recorder.idle()  # before the store closes
 
     async def _start_due(self, attempts: asyncio.TaskGroup) -> float:
         """Start an attempt for each due SMS whose phone is free; seconds until the next."""
         now = time.time()
+        self._skipped = False
         due, waiting, next_try = await self._store.outgoing.look(now)
         for sms in due:
-            if sms.phone not in self._busy:
-                self._busy.add(sms.phone)
-                attempts.create_task(self._attempt(sms))
+            if sms.phone in self._busy:
+                self._skipped = True  # its attempt wakes run when it ends
+                continue
+            self._busy.add(sms.phone)
+            attempts.create_task(self._attempt(sms))
         self._metrics.sms_waiting.set(waiting)
         return IDLE_LOOK if next_try is None else min(max(next_try - now, 0.0), IDLE_LOOK)
 
     async def _attempt(self, listed: OutgoingSms, marked: User | None = None) -> None:
         """One attempt, in a boundary of its own: a failure is logged, the others go on."""
         sms = listed
+        quiet = False  # sent, and nothing passed over meanwhile: no need for run to look
         try:
             if marked is not None:  # its user: marked "sending" as it went in the outbox
-                await self._request(sms, marked)
+                quiet = await self._request(sms, marked)
                 return
             # Read again: the list may predate the end of the phone's last attempt.
             fresh = await self._store.outgoing.get(listed.id)
@@ -161,15 +169,13 @@ class Sender:
             delay = retry_delay(sms.attempts + 1, s.retry_delay, s.retry_delay_max)
             log.exception(
                 "SMS %d (%s) to %s: unexpected failure; trying again in %.1f s",
-                sms.id,
-                sms.kind,
-                mask_phone(sms.phone),
-                delay,
-            )
+                sms.id, sms.kind, mask_phone(sms.phone), delay,
+            )  # fmt: skip
             await asyncio.sleep(delay)  # the phone stays busy: no tight loop on a bug
         finally:
             self._busy.discard(listed.phone)  # the phone reserved for this attempt
-            self._wake.set()
+            if not quiet or self._skipped:  # a look per SMS was a third of its database jobs
+                self._wake.set()
 
     async def _deliver(self, sms: OutgoingSms) -> None:
         user = await self._store.users.by_id(sms.user_id) if sms.user_id is not None else None
@@ -198,14 +204,15 @@ class Sender:
         await self._store.outgoing.trying(sms.id, time.time())
         await self._request(sms, user)
 
-    async def _request(self, sms: OutgoingSms, user: User | None) -> None:
-        """The request, once the SMS is marked "sending" (committed)."""
+    async def _request(self, sms: OutgoingSms, user: User | None) -> bool:
+        """The request, once the SMS is marked "sending" (committed); whether it was sent."""
         try:
             sent = await self._gateway.send(sms.phone, sms.body)
         except SmsError as exc:
             await self._failed(sms, user, exc)
-            return
+            return False
         await self._sent(sms, user, sent, None)
+        return True
 
     async def _fail(self, sms: OutgoingSms, why: str) -> None:
         """Given up: kept in the outbox for the record, no longer counted."""
@@ -238,12 +245,8 @@ class Sender:
         if exc.code != OPTED_OUT:
             log.warning(
                 "SMS %d (%s) to %s failed: %s (code %s)",
-                sms.id,
-                sms.kind,
-                mask_phone(sms.phone),
-                exc,
-                exc.code,
-            )
+                sms.id, sms.kind, mask_phone(sms.phone), exc, exc.code,
+            )  # fmt: skip
 
     async def _not_now(self, sms: OutgoingSms, state: str, exc: SmsError, expired: bool) -> None:
         """A passing failure: try again later, unless sms.max_delay has passed."""
@@ -264,20 +267,23 @@ class Sender:
         await self._fail(sms, why)
         log.warning(
             "SMS %d (%s) to %s not sent within sms.max_delay (%g s): %s; given up%s",
-            sms.id,
-            sms.kind,
-            mask_phone(sms.phone),
-            self._settings.max_delay,
-            why,
+            sms.id, sms.kind, mask_phone(sms.phone), self._settings.max_delay, why,
             " (it may have been sent)" if maybe_sent else "",
-        )
+        )  # fmt: skip
 
     async def _sent(
         self, sms: OutgoingSms, user: User | None, sent: SentSms, how: str | None
     ) -> None:
+        # Said and counted at Twilio's answer, before the record (up to recording.LINGER).
+        if log.isEnabledFor(logging.INFO):  # masking the phone costs: only when logged
+            whose = f" for {user.nick} on {user.network}" if user is not None else ""
+            log.info(
+                "SMS %s (%s, %d segment(s)) to %s%s%s", sent.sid, sms.kind, sms.segments,
+                mask_phone(sms.phone), whose, f": {how}" if how else "",
+            )  # fmt: skip
         self._metrics.sms_sent.labels("sent").inc()
         now = self._clock()
-        await self._store.outgoing.sent(sms, sent.sid, sent.status, now)
+        await self._recorder.record(sms, sent.sid, sent.status, now)
         self.book.sent(sms.id, sent.sid, sms.user_id, now, sms.segments)
         if sms.kind == "highlight":  # decided on the line it is about
             self._metrics.observe_irc_to_sms(sms.decided_at, now)
@@ -285,15 +291,7 @@ class Sender:
             # Twilio answers again: what waits for its next try need not wait longer.
             self._outage.succeeded()
             await self._store.outgoing.retry_now()
-        log.info(
-            "SMS %s (%s, %d segment(s)) to %s%s%s",
-            sent.sid,
-            sms.kind,
-            sms.segments,
-            mask_phone(sms.phone),
-            f" for {user.nick} on {user.network}" if user is not None else "",
-            f": {how}" if how else "",
-        )
+            self._wake.set()
 
 
 def _wants_sms(user: User, now: float) -> bool:

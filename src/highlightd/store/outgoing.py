@@ -12,7 +12,7 @@ from highlightd.core.facts import InFlight
 from highlightd.core.policy import Spend
 from highlightd.core.records import Highlight, OutgoingSms
 from highlightd.store.database import Database
-from highlightd.store.smslog import rank_sql
+from highlightd.store.sentrecords import Accepted, record_all
 from highlightd.store.users import SET_LAST_HIGHLIGHT
 
 _SpendRows = tuple[
@@ -118,25 +118,11 @@ class Outgoing:
 
     async def sent(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
         """Recorded as sent (store.sent) and off the outbox, in one transaction."""
+        await self._database.write(partial(record_all, done=[(sms, sid, status, at)]))
 
-        def record(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
-                " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, sms.user_id, sms.phone, status, at, at, sms.segments),
-            )
-            conn.execute("DELETE FROM outgoing WHERE id = ?", (sms.id,))
-            # A status callback may have come first (smslog.SentLog.advance).
-            conn.execute(
-                "UPDATE sent_sms SET status = e.status,"
-                " error_code = coalesce(e.error_code, sent_sms.error_code)"
-                " FROM early_status e WHERE e.sid = sent_sms.sid AND sent_sms.sid = ?"
-                f" AND {rank_sql('e.status')} > {rank_sql('sent_sms.status')}",
-                (sid,),
-            )
-            conn.execute("DELETE FROM early_status WHERE sid = ?", (sid,))
-
-        await self._database.write(record)
+    async def sent_many(self, done: Sequence[Accepted]) -> list[Exception | None]:
+        """`sent` for each (sms, sid, status, at), all in one write; each one's failure."""
+        return await self._database.write(partial(record_all, done=done))
 
     async def known(self, sids: Sequence[str]) -> set[str]:
         """Which of these sids are recorded already (another decision's SMS)."""
@@ -272,11 +258,6 @@ def _next_try(conn: sqlite3.Connection, after: float) -> float | None:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _id(row: Any) -> int:
-    assert row is not None
-    return int(row[0])
 
 
 def _row(row: Any) -> OutgoingSms:
