@@ -135,10 +135,15 @@ async def _client_main(host: str, port: int, channel: str, nick: str) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :load\r\nJOIN {channel}\r\n".encode())
     joined = asyncio.get_running_loop().create_future()
+    to_us = f" PRIVMSG {nick} :".encode()
+    heard: list[tuple[str, float]] = []  # PRIVMSGs to us: text, when (time.monotonic)
 
     async def read() -> None:
         while line := await reader.readline():
-            if line.startswith(b"PING"):
+            if to_us in line:
+                text = line.split(to_us, 1)[1].rstrip(b"\r\n")
+                heard.append((text.decode("utf-8", "replace"), time.monotonic()))
+            elif line.startswith(b"PING"):
                 writer.write(b"PONG" + line[4:])
             elif b" 366 " in line and not joined.done():
                 joined.set_result(None)
@@ -148,7 +153,11 @@ async def _client_main(host: str, port: int, channel: str, nick: str) -> None:
     print(json.dumps("joined"), flush=True)
     loop = asyncio.get_running_loop()
     while order := await loop.run_in_executor(None, sys.stdin.readline):
-        rate, texts = json.loads(order)
+        if (asked := json.loads(order)) == "heard":
+            print(json.dumps(heard), flush=True)
+            heard = []  # each told once
+            continue
+        rate, texts = asked
         print(json.dumps(await _send(writer, channel, rate, texts)), flush=True)
     writer.write(b"QUIT\r\n")
     await writer.drain()
@@ -173,7 +182,8 @@ async def _send(
 
 
 class RemoteClient:
-    """An IRC client in a subprocess, joined to a channel, saying lines at a steady rate."""
+    """An IRC client in a subprocess, joined to a channel, saying lines at a steady rate
+    and noting the PRIVMSGs it is sent."""
 
     def __init__(self, host: str, port: int, channel: str, nick: str) -> None:
         self._args = ("client", host, str(port), channel, nick)
@@ -189,6 +199,13 @@ class RemoteClient:
         assert self._proc is not None and self._proc.stdin is not None
         self._proc.stdin.close()
         await self._proc.wait()
+
+    async def heard(self) -> list[tuple[str, float]]:
+        """The PRIVMSGs to this client since the last ask: text, when (time.monotonic)."""
+        assert self._proc is not None and self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(b'"heard"\n')
+        await self._proc.stdin.drain()
+        return [(text, at) for text, at in json.loads(await self._proc.stdout.readline())]
 
     async def say(self, rate: float, texts: list[str]) -> tuple[list[float], float]:
         """Say texts at `rate` lines/s: when each went (time.monotonic), the client's CPU."""

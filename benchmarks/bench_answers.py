@@ -1,13 +1,14 @@
 """SMS webhook -> IRC PRIVMSG: latency at 50 answers/s, and answers delivered per second.
 
 alice (registered) was just highlighted by bob, so her SMS answers go to bob. Flood
-control off. First the answers are posted signed, as Twilio does, at a steady
-50/s from this process; bob (a client in this process) notes when each arrives.
-Then BURST answers come from loadgen.py (a process of its own, requests prepared
-beforehand) as fast as the daemon takes them, and the figure is answers said on
-IRC per second, until the last one reached bob. This process's CPU time per
-answer (the daemon, both halves, and bob's client) is printed beside it. Counts:
-webhooks posted, 200s, PRIVMSGs, each answer once.
+control off. This process is the daemon alone (both halves, as `highlightd run`
+runs them): bob is an IRC client in a process of its own (apart.RemoteClient), the
+webhooks come from loadgen.py in another, each prepared and signed beforehand, as
+Twilio would post them. Times are time.monotonic, one clock for every process.
+First the answers are posted at a steady 50/s; then BURST at once, as fast as the
+daemon takes them: answers said on IRC per second, from the first request to the
+last answer bob heard. This process's CPU time per answer is printed beside it.
+Counts: webhooks posted, 200s, PRIVMSGs, each answer once.
 
 Run: .venv/bin/python benchmarks/bench_answers.py
 """
@@ -15,13 +16,13 @@ Run: .venv/bin/python benchmarks/bench_answers.py
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from urllib.parse import urlencode
 
+from apart import RemoteClient, RemoteTwilio
 from common import cpu, load, percentile, row
 from fake_twilio import TEST_AUTH_TOKEN, twilio_signature
-from harness import ALICE_PHONE, BOT, FROM_NUMBER
+from harness import ALICE_PHONE, CHANNEL, FROM_NUMBER
 from scene import Scene
 from stage import staged
 
@@ -30,80 +31,83 @@ BURST, CONCURRENCY = 2_000, 16
 PREFIX = "alice (SMS): "
 
 
-async def steady(s: Scene) -> tuple[list[float], int, int]:
-    """Latencies at RATE/s; webhooks answered 200, PRIVMSGs seen."""
-    count = int(RATE * SECONDS)
-    posted: dict[str, float] = {}
-    arrived: dict[str, float] = {}
-    statuses: list[int] = []
-
-    async def listen() -> None:
-        while len(arrived) < count:
-            line = await s.bob.expect_privmsg(from_nick=BOT, target="bob", timeout=30)
-            arrived.setdefault(line.text.removeprefix(PREFIX), time.perf_counter())
-
-    listener = asyncio.create_task(listen())
-
-    async def post(body: str) -> None:
-        posted[body] = time.perf_counter()
-        await s.hl.sms(body)
-        statuses.append(200)  # sms() asserts the 200
-
-    start = time.perf_counter()
-    posts = []
-    for i in range(count):
-        if (wait := start + i / RATE - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        posts.append(asyncio.create_task(post(f"answer {i}")))
-    await asyncio.gather(*posts)
-    await asyncio.wait_for(listener, 30)
-    return [arrived[body] - at for body, at in posted.items()], len(statuses), len(arrived)
+def prepared(url: str, texts: list[str], first: int) -> list[tuple[str, str]]:
+    """(body, signature) of alice's answers, as Twilio posts them."""
+    requests = []
+    for n, text in enumerate(texts, first):
+        form = {"MessageSid": f"SM{n:032x}", "From": ALICE_PHONE, "To": FROM_NUMBER}
+        form["Body"] = text
+        requests.append((urlencode(form), twilio_signature(TEST_AUTH_TOKEN, url, form)))
+    return requests
 
 
-async def burst(s: Scene) -> tuple[float, float, Counter[str], dict[int, int]]:
+async def heard_all(
+    bob: RemoteClient, texts: set[str], limit: float
+) -> tuple[Counter[str], dict[str, float]]:
+    """How often bob heard each answer, once he heard them all (and a moment more, for a
+    duplicate to show); when he heard each first."""
+    said: Counter[str] = Counter()
+    first: dict[str, float] = {}
+    async with asyncio.timeout(limit):
+        while not texts <= said.keys():
+            await asyncio.sleep(0.05)
+            for text, at in await bob.heard():
+                said[text.removeprefix(PREFIX)] += 1
+                first.setdefault(text.removeprefix(PREFIX), at)
+    await asyncio.sleep(0.5)
+    for text, _at in await bob.heard():
+        said[text.removeprefix(PREFIX)] += 1
+    return said, first
+
+
+async def steady(s: Scene, bob: RemoteClient) -> tuple[list[float], int, Counter[str]]:
+    """Latencies at RATE/s; webhooks answered 200; how often each answer was said."""
+    url = s.hl.base_url + "/twilio/sms"
+    texts = [f"answer {i}" for i in range(int(RATE * SECONDS))]
+    posted = await load(url, prepared(url, texts, 10**5), 1, SECONDS + 30, rate=RATE)
+    said, first = await heard_all(bob, set(texts), 30)
+    latencies = [first[text] - at for text, at in zip(texts, posted.posted, strict=True)]
+    return latencies, posted.statuses.get(200, 0), said
+
+
+async def burst(s: Scene, bob: RemoteClient) -> tuple[float, float, Counter[str], dict[int, int]]:
     """Answers said per second, CPU seconds per answer, each text's count, the statuses."""
     url = s.hl.base_url + "/twilio/sms"
-    requests = []
-    for n in range(BURST):
-        form = {"MessageSid": f"SM{n + 10**6:032x}", "From": ALICE_PHONE, "To": FROM_NUMBER}
-        form["Body"] = f"burst {n}"
-        requests.append((urlencode(form), twilio_signature(TEST_AUTH_TOKEN, url, form)))
-    seen: Counter[str] = Counter()
-
-    async def listen() -> None:
-        while len(seen) < BURST:
-            line = await s.bob.expect_privmsg(from_nick=BOT, target="bob", timeout=60)
-            seen[line.text.removeprefix(PREFIX)] += 1
-
-    listener = asyncio.create_task(listen())
-    start, before = time.perf_counter(), cpu()
-    posted = await load(url, requests, CONCURRENCY, 120.0)
-    await asyncio.wait_for(listener, 120)
-    elapsed, used = time.perf_counter() - start, cpu() - before
-    await asyncio.sleep(0.5)  # a duplicate would show in bob's lines
-    said = Counter(
-        r.text.removeprefix(PREFIX)
-        for r in s.bob.received
-        if r.nick == BOT and r.text.startswith(PREFIX + "burst ")
-    )
-    return BURST / elapsed, used / BURST, said, posted.statuses
+    texts = [f"burst {n}" for n in range(BURST)]
+    before = cpu()
+    posted = await load(url, prepared(url, texts, 10**6), CONCURRENCY, 120.0)
+    said, first = await heard_all(bob, set(texts), 120)
+    last = max(first[text] for text in texts)
+    used = cpu() - before  # the daemon's, with the 0.5 s wait for duplicates: idle
+    return BURST / (last - posted.began), used / BURST, said, posted.statuses
 
 
 async def main() -> None:
-    async with staged(10_000) as (s, _twilio):
-        await s.mentioned()
-        latencies, answered, said = await steady(s)
-        rate, cpu_each, seen, statuses = await burst(s)
+    async with staged(10_000, clients=(), apart=True) as (s, twilio):
+        assert isinstance(twilio, RemoteTwilio)
+        network = s.settings.networks[0]
+        async with RemoteClient(network.host, network.port, CHANNEL, "bob") as bob:
+            await bob.say(1, ["alice: hi"])  # her answers now go to bob
+            await twilio.wait_for_messages(1)
+            latencies, answered, said = await steady(s, bob)
+            rate, cpu_each, seen, statuses = await burst(s, bob)
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    print("this process is the daemon alone; bob and the webhooks' client are apart")
     row(f"webhook -> IRC PRIVMSG at {RATE}/s: p50", f"{p50 * 1e3:.1f} ms", "")
     row(f"webhook -> IRC PRIVMSG at {RATE}/s: p99", f"{p99 * 1e3:.1f} ms",
         f"{p99 / 0.005:.1f}x the 5 ms floor")  # fmt: skip
-    print(f"  counts: {len(latencies)} webhooks, {answered} answered 200, {said} PRIVMSGs")
+    print(f"  counts: {len(latencies)} webhooks, {answered} answered 200, "
+          f"{sum(said.values())} PRIVMSGs")  # fmt: skip
     row(f"answers delivered, {BURST} at once", f"{rate:,.0f} /s", f"{rate / 1000:.0%} of 1,000/s")
-    row("  CPU per answer (daemon + bob, this process)", f"{cpu_each * 1e6:,.0f} us", "")
+    row("  daemon CPU per answer (both halves)", f"{cpu_each * 1e6:,.0f} us", "")
     twice = sum(1 for n in seen.values() if n > 1)
     print(f"  counts: {BURST} webhooks, answers {statuses}, {len(seen)} said, {twice} twice")
-    if said != len(latencies) or len(seen) != BURST or twice or statuses.get(200) != BURST:
+    lost_or_twice = (
+        len(said) != len(latencies) or any(n > 1 for n in said.values())
+        or len(seen) != BURST or twice or statuses.get(200) != BURST
+        or answered != len(latencies)
+    )  # fmt: skip
+    if lost_or_twice:
         raise SystemExit("an answer was lost or duplicated")
 
 

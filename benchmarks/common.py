@@ -12,7 +12,7 @@ import resource
 import sqlite3
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -110,6 +110,8 @@ class Load:
     client_cpu: float  # seconds of CPU, the load generator's process
     server_cpu: float  # seconds of CPU, this process (every thread) meanwhile
     server_user: float  # of which in user space (our code, aiohttp, SQLite)
+    posted: list[float] = field(default_factory=list)  # at a set rate: each request's time
+    began: float = 0.0  # time.monotonic() (one clock for all processes) of the first request
 
     @property
     def rate(self) -> float:
@@ -136,14 +138,22 @@ class Load:
         return f"server {server:.0%} of a core, load generator {client:.0%}: {side}"
 
 
-async def load(url: str, requests: list[tuple[str, str]], concurrency: int, seconds: float) -> Load:
-    """POST prepared (body, signature) pairs from loadgen.py in a process of its own."""
+async def load(
+    url: str,
+    requests: list[tuple[str, str]],
+    concurrency: int,
+    seconds: float,
+    rate: float = 0,
+) -> Load:
+    """POST prepared (body, signature) pairs from loadgen.py in a process of its own: as
+    fast as they are answered, or `rate` a second (Load.posted: when each went)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(Path(__file__).with_name("loadgen.py")),
         url,
         str(concurrency),
         str(seconds),
+        *([str(rate)] if rate else []),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -159,4 +169,7 @@ async def load(url: str, requests: list[tuple[str, str]], concurrency: int, seco
     user = after.ru_utime - before.ru_utime
     server_cpu = user + after.ru_stime - before.ru_stime
     statuses = {int(k): v for k, v in result["statuses"].items()}
-    return Load(result["sent"], statuses, result["elapsed"], result["cpu"], server_cpu, user)
+    return Load(
+        result["sent"], statuses, result["elapsed"], result["cpu"], server_cpu, user,
+        result["posted"], result["began"],
+    )  # fmt: skip

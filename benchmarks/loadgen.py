@@ -8,8 +8,11 @@ request is sent once at most (a MessageSid is never repeated).
 
 Not a benchmark itself (`make bench` runs bench_*.py only).
 
-Run: python loadgen.py URL CONCURRENCY SECONDS < requests.jsonl   (JSON lines of
-[body, signature]); prints `ready`, then one JSON object: sent, statuses, elapsed, cpu.
+Run: python loadgen.py URL CONCURRENCY SECONDS [RATE] < requests.jsonl   (JSON lines
+of [body, signature]); prints `ready`, then one JSON object: sent, statuses, elapsed,
+cpu, began (when the first request went) and, with a RATE (requests/s, each at its
+moment, whatever the answers), posted: when each request went. Times are
+time.monotonic (CLOCK_MONOTONIC, one clock for every process).
 """
 
 from __future__ import annotations
@@ -31,25 +34,46 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(url: str, concurrency: int, seconds: float, requests: list[list[str]]) -> None:
+async def run(
+    url: str, concurrency: int, seconds: float, requests: list[list[str]], rate: float = 0
+) -> None:
     statuses: Counter[int] = Counter()
     todo = iter(requests)
+    posted: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def post(body: str, signature: str) -> None:
+            headers = {"Content-Type": FORM, "X-Twilio-Signature": signature}
+            async with http.post(url, data=body.encode(), headers=headers) as resp:
+                await resp.read()
+                statuses[resp.status] += 1
+
+        async def steady(deadline: float) -> None:
+            start = time.monotonic()
+            posts = []
+            for i, (body, signature) in enumerate(todo):
+                if (wait := start + i / rate - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                if time.perf_counter() >= deadline:
+                    break
+                posted.append(time.monotonic())
+                posts.append(asyncio.create_task(post(body, signature)))
+            await asyncio.gather(*posts)
 
         async def worker(deadline: float) -> None:
             for body, signature in todo:
                 if time.perf_counter() >= deadline:
                     return
-                headers = {"Content-Type": FORM, "X-Twilio-Signature": signature}
-                async with http.post(url, data=body.encode(), headers=headers) as resp:
-                    await resp.read()
-                    statuses[resp.status] += 1
+                await post(body, signature)
 
         print("ready", flush=True)  # the server's CPU is read from here on
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start, began = _cpu(), time.perf_counter(), time.monotonic()
         deadline = start + seconds
-        await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
+        if rate:
+            await steady(deadline)
+        else:
+            await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
         elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     print(
         json.dumps(
@@ -58,6 +82,8 @@ async def run(url: str, concurrency: int, seconds: float, requests: list[list[st
                 "statuses": {str(k): v for k, v in statuses.items()},
                 "elapsed": elapsed,
                 "cpu": cpu,
+                "posted": posted,
+                "began": began,
             }
         )
     )
@@ -65,4 +91,5 @@ async def run(url: str, concurrency: int, seconds: float, requests: list[list[st
 
 if __name__ == "__main__":
     lines = [json.loads(line) for line in sys.stdin if line.strip()]
-    asyncio.run(run(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), lines))
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+    asyncio.run(run(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), lines, rate))

@@ -73,5 +73,6 @@ async def wrk_load(
     return WrkLoad(
         sum(statuses.values()), statuses, result["elapsed"], client,
         user + after.ru_stime - before.ru_stime, user,
-        result["sent"], result["repeated"], result["p50_us"], result["p99_us"],
+        issued=result["sent"], repeated=result["repeated"],
+        p50_us=result["p50_us"], p99_us=result["p99_us"],
     )  # fmt: skip
