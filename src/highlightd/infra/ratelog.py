@@ -30,11 +30,12 @@ class ThrottledLog:
         self._clock = clock
         self._level = level
         self._counts: Counter[str] = Counter()
-        self._latest = ""
+        self._latest: str | Callable[[], str] = ""
         self._last_line: float | None = None
 
-    def note(self, reason: str, detail: str) -> None:
-        """One more event; logged now if no line went out within the interval."""
+    def note(self, reason: str, detail: str | Callable[[], str]) -> None:
+        """One more event; logged now if no line went out within the interval. `detail`
+        may be a function: only the latest one's, and only when a line is written."""
         self._counts[reason] += 1
         self._latest = detail
         self.flush()
@@ -55,7 +56,7 @@ class ThrottledLog:
                 total,
                 self._what,
                 reasons,
-                self._latest,
+                self._detail(),
                 self._interval,
             )
         else:
@@ -66,7 +67,11 @@ class ThrottledLog:
                 self._what,
                 now - self._last_line,
                 reasons,
-                self._latest,
+                self._detail(),
             )
         self._counts.clear()
         self._last_line = now
+
+    def _detail(self) -> str:
+        latest = self._latest
+        return latest if isinstance(latest, str) else latest()

@@ -57,7 +57,7 @@ class Rejections:
         self._by_reason: dict[str, Counter] = {}  # the labelled child, looked up once
         self.log = ThrottledLog(log, "web request(s) refused", clock=clock)
 
-    def note(self, reason: str, detail: str) -> None:
+    def note(self, reason: str, detail: str | Callable[[], str]) -> None:
         if (child := self._by_reason.get(reason)) is None:
             child = self._by_reason[reason] = self._counter.labels(reason)
         child.inc()
@@ -135,12 +135,14 @@ async def _signed_form(request: web.Request) -> dict[str, str] | web.Response:
     try:
         return await read_form(request, request.app[INTAKE], SCHEMAS[request.path])
     except Refused as refused:
-        detail = f"{refused.reason} on {request.path} from {request.remote}"
-        if refused.note:
-            detail += f": {refused.note}"
-        request.app[REJECTED].note(refused.reason, detail)
-        no = refused.response
-        return web.Response(status=no.status, reason=no.reason, text=no.text, headers=no.headers)
+        no = refused  # the except clause's name is gone after it; detail() runs later
+
+        def detail() -> str:  # only for the one refusal a log line names
+            said = f"{no.reason} on {request.path} from {request.remote}"
+            return f"{said}: {no.note}" if no.note else said
+
+        request.app[REJECTED].note(no.reason, detail)
+        return no.response
 
 
 def _require(form: dict[str, str], *names: str) -> None:

@@ -34,15 +34,21 @@ class Intake:
 class Refused(Exception):
     """A request refused: why (the counter's label), the answer, and a note for the log."""
 
-    def __init__(self, reason: str, response: web.HTTPException, note: str = "") -> None:
+    def __init__(self, reason: str, response: web.Response, note: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.response = response
         self.note = note
 
 
+def _answer(status: int, text: str) -> web.Response:
+    # A plain Response, not aiohttp's HTTPException (a Response built with more steps):
+    # a forged request should cost us little.
+    return web.Response(status=status, body=text.encode(), content_type="text/plain")
+
+
 def _forbidden(reason: str, note: str = "") -> Refused:
-    return Refused(reason, web.HTTPForbidden(text="invalid signature\n"), note)
+    return Refused(reason, _answer(403, "invalid signature\n"), note)
 
 
 async def read_form(request: web.Request, intake: Intake, schema: Schema) -> dict[str, str]:
@@ -55,14 +61,14 @@ async def read_form(request: web.Request, intake: Intake, schema: Schema) -> dic
     length = request.content_length
     if length is not None and length > intake.max_body:
         too_large = web.HTTPRequestEntityTooLarge(max_size=intake.max_body, actual_size=length)
-        raise Refused("too_large", too_large)
+        raise Refused("too_large", _answer(too_large.status, too_large.text or ""))
     if request.content_type != FORM_TYPE or request.charset not in (None, "utf-8", "utf8"):
-        raise Refused("not_a_form", web.HTTPBadRequest(text="expected a UTF-8 form\n"))
+        raise Refused("not_a_form", _answer(400, "expected a UTF-8 form\n"))
     body = await _body(request, intake.body_timeout)
     try:
         form = parse_form(body)
     except FormError as exc:
-        raise Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n")) from None
+        raise Refused(exc.reason, _answer(400, f"{exc}\n")) from None
     # Twilio signs the URL it called: ours as the public sees it, never request.url
     # (behind a proxy the scheme and host differ). One HMAC: a forgery costs little.
     if not intake.signer.valid(request.path_qs, form, signature):
@@ -70,7 +76,7 @@ async def read_form(request: web.Request, intake: Intake, schema: Schema) -> dic
     try:
         check(form, schema, intake.account_sid, intake.extra_form_keys)
     except FormError as exc:
-        raise Refused(exc.reason, web.HTTPBadRequest(text=f"{exc}\n"), str(exc)) from None
+        raise Refused(exc.reason, _answer(400, f"{exc}\n"), str(exc)) from None
     return form
 
 
@@ -82,7 +88,6 @@ async def _body(request: web.Request, timeout: float) -> bytes:  # noqa: ASYNC10
         async with asyncio.timeout(timeout):
             return await request.read()  # 413 past client_max_size
     except TimeoutError:
-        slow = web.HTTPRequestTimeout(text="request body too slow\n")
-        raise Refused("slow_body", slow) from None
+        raise Refused("slow_body", _answer(408, "request body too slow\n")) from None
     except web.HTTPRequestEntityTooLarge as exc:
-        raise Refused("too_large", exc) from None
+        raise Refused("too_large", _answer(exc.status, exc.text or "")) from None
