@@ -20,13 +20,11 @@ from answers import (
     expected,
     outbox_empty,
     post_all,
-    post_signed,
-    sid_of,
     until_gone,
 )
-from harness import ALICE_PHONE, BOT, add_user, in_channel, wait_for_bot
-from servers import IrcClientFactory, IrcServer, RedisServer, free_port
-from test_answers_survive import _config, _daemon
+from harness import BOT, wait_for_bot
+from servers import IrcClientFactory, IrcServer, RedisServer
+from test_answers_survive import _daemon, killable
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -41,17 +39,11 @@ async def test_killed_mid_stream_repeats_at_most_one_answer_per_kill_and_loses_n
     redis_server: RedisServer,
     irc_client_factory: IrcClientFactory,
 ) -> None:
-    port = free_port()
-    config = _config(tmp_path, irc_server, redis_server, port, send_rate=100_000)
-    await add_user(tmp_path / "data" / "highlightd.sqlite3", "alice", ALICE_PHONE)
-    [bob] = await in_channel(irc_client_factory, "bob")
+    stage = await killable(tmp_path, irc_server, redis_server, irc_client_factory, 100_000)
+    config, bob = stage.config, stage.bob
     tally = Tally(bob)
-    base_url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
-
-        async def post(body: str) -> None:
-            await post_signed(http, base_url, body, sid_of(body))
-
+        post = stage.poster(http)
         posting: asyncio.Task[None] | None = None
         for at in (*KILLS_AT, None):
             async with _daemon(config, tmp_path):
@@ -65,7 +57,7 @@ async def test_killed_mid_stream_repeats_at_most_one_answer_per_kill_and_loses_n
                 else:
                     await posting
                     await tally.until(COUNT, timeout=60)
-                    await outbox_empty(tmp_path / "data" / "highlightd.sqlite3")
+                    await outbox_empty(stage.db)
                     await tally.settle(post)
             await until_gone(bob, BOT)  # SIGKILLed on leaving the block
     assert set(tally.seen) == expected(COUNT)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from harness import (
 )
 from highlightd.config import Settings
 from highlightd.infra.bus import GROUP, STREAM
-from servers import IrcClientFactory, IrcServer, RedisServer, free_port
+from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer, free_port
 from test_process import Output, _env
 
 pytestmark = pytest.mark.timeout(90)
@@ -103,17 +104,11 @@ async def test_daemon_killed_while_answers_stream_in_loses_and_repeats_none(
     redis_server: RedisServer,
     irc_client_factory: IrcClientFactory,
 ) -> None:
-    port = free_port()
-    config = _config(tmp_path, irc_server, redis_server, port)
-    db = tmp_path / "data" / "highlightd.sqlite3"
-    await add_user(db, "alice", ALICE_PHONE)
-    [bob] = await in_channel(irc_client_factory, "bob")
+    stage = await killable(tmp_path, irc_server, redis_server, irc_client_factory)
+    config, db, bob = stage.config, stage.db, stage.bob
     tally = Tally(bob)
-    base_url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
-
-        async def post(body: str) -> None:
-            await post_signed(http, base_url, body, sid_of(body))
+        post = stage.poster(http)
 
         async def paced(body: str) -> None:
             await post(body)
@@ -195,6 +190,40 @@ async def _nothing_pending(redis: Any) -> None:
             if not await _pending(redis):
                 return
             await asyncio.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Killable:
+    """Where each kill test starts: the config of a `highlightd run` process (_daemon),
+    alice registered, bob in the channel."""
+
+    config: Path
+    db: Path
+    base_url: str
+    bob: IrcTestClient
+
+    def poster(self, http: aiohttp.ClientSession) -> Callable[[str], Awaitable[None]]:
+        """Posts one of alice's answers, signed, until it is taken (post_signed)."""
+
+        async def post(body: str) -> None:
+            await post_signed(http, self.base_url, body, sid_of(body))
+
+        return post
+
+
+async def killable(
+    tmp_path: Path,
+    irc: IrcServer,
+    redis: RedisServer,
+    clients: IrcClientFactory,
+    send_rate: int = 40,
+) -> Killable:
+    port = free_port()
+    config = _config(tmp_path, irc, redis, port, send_rate)
+    db = tmp_path / "data" / "highlightd.sqlite3"
+    await add_user(db, "alice", ALICE_PHONE)
+    [bob] = await in_channel(clients, "bob")
+    return Killable(config, db, f"http://127.0.0.1:{port}", bob)
 
 
 def _config(

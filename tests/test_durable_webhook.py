@@ -16,9 +16,9 @@ import pytest
 
 from answers import PREFIX, Tally, outbox_empty, sid_of
 from fake_twilio import TEST_AUTH_TOKEN, twilio_signature
-from harness import ALICE_PHONE, CHANNEL, FROM_NUMBER, add_user, in_channel, wait_for_bot
-from servers import IrcClientFactory, IrcServer, RedisServer, free_port
-from test_answers_survive import _config, _daemon
+from harness import ALICE_PHONE, CHANNEL, FROM_NUMBER, wait_for_bot
+from servers import IrcClientFactory, IrcServer, RedisServer
+from test_answers_survive import _daemon, killable
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -54,12 +54,8 @@ async def test_answers_acknowledged_right_before_a_sigkill_are_stored_and_said(
     redis_server: RedisServer,
     irc_client_factory: IrcClientFactory,
 ) -> None:
-    port = free_port()
-    config = _config(tmp_path, irc_server, redis_server, port)
-    db = tmp_path / "data" / "highlightd.sqlite3"
-    await add_user(db, "alice", ALICE_PHONE)
-    [bob] = await in_channel(irc_client_factory, "bob")
-    base_url = f"http://127.0.0.1:{port}"
+    stage = await killable(tmp_path, irc_server, redis_server, irc_client_factory)
+    config, db, bob, base_url = stage.config, stage.db, stage.bob, stage.base_url
     texts = [f"{CHANNEL} kept {n:02d}" for n in range(POSTS)]
     async with aiohttp.ClientSession() as http:
         async with _daemon(config, tmp_path):
