@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +26,8 @@ from apart import RemoteClient
 from bench_answers import BURST, CONCURRENCY, heard_all, prepared
 from common import load, populate, row
 from harness import ALICE_PHONE, BOT, CHANNEL, NETWORK, add_user, wait_for_bot
-from servers import IrcServer, IrcTestClient, RedisServer, free_port
+from servers import IrcTestClient, free_port
+from stage import servers
 from test_answers_survive import _config
 from test_process import Output, _env
 
@@ -61,41 +61,32 @@ async def role(name: str, config: Path, cwd: Path) -> AsyncIterator[int]:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        irc = IrcServer(tmp / "irc")
-        redis = RedisServer(tmp / "redis", appendfsync="everysec")
-        await irc.astart()
-        await redis.astart()
-        try:
-            port = free_port()
-            # Flood control off, as in bench_answers.py: the daemon is measured, not
-            # the send rate it keeps to.
-            config = _config(tmp, irc, redis, port, send_rate=1_000_000)
-            db = tmp / "data" / "highlightd.sqlite3"
-            db.parent.mkdir()
-            await populate(db, NETWORK, USERS, 2, first_id=100)
-            await add_user(db, "alice", ALICE_PHONE)
-            watcher = await IrcTestClient.connect(irc.host, irc.port, "watcher")
-            await watcher.join(CHANNEL)
-            async with (
-                RemoteClient(irc.host, irc.port, CHANNEL, "bob") as bob,
-                role("irc", config, tmp) as irc_pid,
-                role("web", config, tmp) as web_pid,
-            ):
-                await wait_for_bot(watcher, CHANNEL, BOT)
-                await watcher.close()
-                url = f"http://127.0.0.1:{port}/twilio/sms"
-                texts = [f"burst {n}" for n in range(BURST)]
-                requests = prepared(url, [f"bob: {t}" for t in texts], 10**6)
-                before = cpu_of(irc_pid), cpu_of(web_pid)
-                posted = await load(url, requests, CONCURRENCY, 120.0)
-                said, first = await heard_all(bob, set(texts), 120)
-                # With heard_all's 0.5 s wait for duplicates: idle, a tick or two.
-                irc_cpu, web_cpu = cpu_of(irc_pid) - before[0], cpu_of(web_pid) - before[1]
-        finally:
-            await redis.astop()
-            await irc.astop()
+    async with servers() as (tmp, irc, redis):
+        port = free_port()
+        # Flood control off, as in bench_answers.py: the daemon is measured, not the
+        # send rate it keeps to.
+        config = _config(tmp, irc, redis, port, send_rate=1_000_000)
+        db = tmp / "data" / "highlightd.sqlite3"
+        db.parent.mkdir()
+        await populate(db, NETWORK, USERS, 2, first_id=100)
+        await add_user(db, "alice", ALICE_PHONE)
+        watcher = await IrcTestClient.connect(irc.host, irc.port, "watcher")
+        await watcher.join(CHANNEL)
+        async with (
+            RemoteClient(irc.host, irc.port, CHANNEL, "bob") as bob,
+            role("irc", config, tmp) as irc_pid,
+            role("web", config, tmp) as web_pid,
+        ):
+            await wait_for_bot(watcher, CHANNEL, BOT)
+            await watcher.close()
+            url = f"http://127.0.0.1:{port}/twilio/sms"
+            texts = [f"burst {n}" for n in range(BURST)]
+            requests = prepared(url, [f"bob: {t}" for t in texts], 10**6)
+            before = cpu_of(irc_pid), cpu_of(web_pid)
+            posted = await load(url, requests, CONCURRENCY, 120.0)
+            said, first = await heard_all(bob, set(texts), 120)
+            # With heard_all's 0.5 s wait for duplicates: idle, a tick or two.
+            irc_cpu, web_cpu = cpu_of(irc_pid) - before[0], cpu_of(web_pid) - before[1]
     rate = BURST / (max(first[t] for t in texts) - posted.began)
     row(f"answers delivered, {BURST} at once, roles split", f"{rate:,.0f} /s",
         f"{rate / 1000:.0%} of 1,000/s")  # fmt: skip

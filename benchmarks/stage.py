@@ -41,6 +41,22 @@ class TimedTwilio(FakeTwilio):
 
 
 @contextlib.asynccontextmanager
+async def servers() -> AsyncIterator[tuple[Path, IrcServer, RedisServer]]:
+    """A folder, ngircd and Redis (appendfsync everysec) in it, started; stopped after."""
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        irc = IrcServer(tmp / "irc")
+        redis = RedisServer(tmp / "redis", appendfsync="everysec")
+        await irc.astart()
+        await redis.astart()
+        try:
+            yield tmp, irc, redis
+        finally:
+            await redis.astop()
+            await irc.astop()
+
+
+@contextlib.asynccontextmanager
 async def staged(
     users: int,
     keywords: int = 2,
@@ -53,12 +69,7 @@ async def staged(
     flood control off unless `network` says otherwise. `apart`: the fake Twilio API in
     a process of its own (apart.RemoteTwilio in place of TimedTwilio), so that this
     process's CPU is the daemon's."""
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        irc = IrcServer(tmp / "irc")
-        redis = RedisServer(tmp / "redis", appendfsync="everysec")
-        await irc.astart()
-        await redis.astart()
+    async with servers() as (tmp, irc, redis):
         connected: list[IrcTestClient] = []
 
         async def connect(
@@ -78,5 +89,3 @@ async def staged(
         finally:
             for client in connected:
                 await client.close()
-            await redis.astop()
-            await irc.astop()
