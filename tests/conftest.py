@@ -12,10 +12,21 @@ import pytest
 from certs import Cert
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from highlightd.infra.logs import LIBRARIES
+from highlightd.store import Store
 from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
 from services import Account, ServicesClients, ServicesNetwork, unavailable_reason
 from tls_proxy import TlsRecordingProxy
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A database of its own, migrated (a test file may give its own, with users in it)."""
+    store = await Store.open(tmp_path / "highlightd.sqlite3")
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,15 +101,6 @@ def test_code_limits(counts: CodeCounts, who: Requester, says: str | None) -> No
 def test_no_codes_at_all_when_the_daily_total_is_zero() -> None:
     answer = over_limit(CodeCounts(), CodeLimits(total=0), "+1•••••0001", WHO)
     assert answer == "REGISTER is turned off here; ask the operator"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "highlightd.sqlite3")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _code(

@@ -6,7 +6,6 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -86,15 +85,6 @@ async def test_unregister_leaves_no_row_holding_the_phone(
         assert tables_holding(settings.storage.path, DIGITS) == set()
         assert tables_holding(settings.storage.path, "on my way") == set()
         assert tables_holding(settings.storage.path, "deploy") == set()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "highlightd.sqlite3")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_a_phone_still_registered_elsewhere_is_kept_until_its_last_registration(

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -24,15 +23,6 @@ PHONE = "+15551230001"
 FAST = SmsSettings(backend="twilio", retry_delay=0.05, retry_delay_max=0.2)
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "highlightd.sqlite3")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 @pytest.fixture

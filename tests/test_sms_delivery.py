@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -20,15 +18,6 @@ from highlightd.store import Store
 ALICE = "+15551230001"
 BOB = "+15551230002"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "highlightd.sqlite3")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def add(store: Store, nick: str, phone: str = ALICE) -> User:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,15 +33,6 @@ TOKYO = "Asia/Tokyo"
 # 23:50 in Paris on 2026-06-15 (UTC+2)
 EVENING = dt.datetime(2026, 6, 15, 23, 50, tzinfo=PARIS).timestamp()
 RULES = Rules(frozenset(), 5, 300.0, 300.0, 100, 1000, 3, PARIS)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "highlightd.sqlite3")
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def settle(sender: Sender, store: Store) -> None:
