@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -181,6 +182,20 @@ async def in_channel(factory: IrcClientFactory, *nicks: str) -> list[IrcTestClie
     for client in clients:
         await client.join(CHANNEL)
     return clients
+
+
+async def ask(client: IrcTestClient, text: str) -> str:
+    """A private message to the bot; its NOTICE answer."""
+    await client.privmsg(BOT, text)
+    line = await client.expect(lambda line: line.command == "NOTICE" and line.nick == BOT)
+    return line.text
+
+
+def code_in(body: str) -> str:
+    """The six-digit code an SMS carries."""
+    match = re.search(r"\b(\d{6})\b", body)
+    assert match, body
+    return match[1]
 
 
 async def wait_for_bot(client: IrcTestClient, channel: str = CHANNEL, nick: str = BOT) -> None:

@@ -15,9 +15,10 @@ import pytest
 from fake_twilio import FakeTwilio
 from harness import (
     ALICE_PHONE,
-    BOT,
     CHANNEL,
     add_user,
+    ask,
+    code_in,
     in_channel,
     running,
     settings_dict,
@@ -34,19 +35,6 @@ BOB_PHONE = "+12015550002"
 PUMPED = [f"+44907123{n:04d}" for n in range(10)]
 PUMPED += [f"+8821612{n:04d}" for n in range(5)]  # VoIP on an international network
 PUMPED += [f"+88212345{n:04d}" for n in range(5)]  # not a number phonenumbers knows
-
-
-async def ask(client: IrcTestClient, text: str) -> str:
-    """A private message to the bot; its NOTICE answer."""
-    await client.privmsg(BOT, text)
-    line = await client.expect(lambda line: line.command == "NOTICE" and line.nick == BOT)
-    return line.text
-
-
-def code_in(body: str) -> str:
-    match = re.search(r"\b(\d{6})\b", body)
-    assert match, body
-    return match[1]
 
 
 MakeSettings = Callable[..., Settings]

@@ -7,19 +7,13 @@ from pathlib import Path
 import pytest
 
 from fake_twilio import FakeTwilio
-from harness import ALICE_PHONE, BOT, add_user, running, settings_dict, until_metric, web_port
+from harness import ALICE_PHONE, BOT, add_user, ask, running, settings_dict, until_metric, web_port
 from highlightd.config import Settings
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
+from servers import IrcClientFactory, IrcServer, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
 
 PLUS = "+plus"  # ngircd announces CHANTYPES=#&+; "#&" is all a silent server is granted
-
-
-async def ask(client: IrcTestClient, text: str) -> str:
-    await client.privmsg(BOT, text)
-    line = await client.expect(lambda line: line.command == "NOTICE" and line.nick == BOT)
-    return line.text
 
 
 async def test_plus_channel_can_be_muted_and_answered_to(

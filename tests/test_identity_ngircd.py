@@ -4,11 +4,9 @@ registration takes the registered phone's consent (README: "Who your highlights 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from harness import ALICE_PHONE, BOT, CHANNEL
+from harness import ALICE_PHONE, CHANNEL, ask, code_in
 from scene import Scene, SceneFactory
 from servers import IrcTestClient
 
@@ -16,19 +14,6 @@ pytestmark = pytest.mark.timeout(60)
 
 MALLORY_PHONE = "+12015550666"
 USERS = {"alice": ALICE_PHONE, "mallory": MALLORY_PHONE}
-
-
-async def ask(client: IrcTestClient, text: str) -> str:
-    """A private message to the bot; its NOTICE answer."""
-    await client.privmsg(BOT, text)
-    line = await client.expect(lambda line: line.command == "NOTICE" and line.nick == BOT)
-    return line.text
-
-
-def code_in(body: str) -> str:
-    match = re.search(r"\b(\d{6})\b", body)
-    assert match, body
-    return match[1]
 
 
 async def renamed(s: Scene, client: IrcTestClient, new: str) -> None:

@@ -13,8 +13,9 @@ import pytest
 from fake_twilio import FakeTwilio
 from harness import (
     ALICE_PHONE,
-    BOT,
     CHANNEL,
+    ask,
+    code_in,
     in_channel,
     running,
     settings_dict,
@@ -26,8 +27,7 @@ from highlightd.config import Settings
 from highlightd.core.ircnames import nick_key
 from highlightd.core.records import IncomingSms
 from highlightd.store import Store
-from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
-from test_selfservice import code_in
+from servers import IrcClientFactory, IrcServer, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,12 +45,6 @@ def tables_holding(path: Path, needle: str) -> set[str]:
                 if any(needle in str(value) for value in row):
                     found.add(name)
     return found
-
-
-async def ask(client: IrcTestClient, text: str) -> str:
-    await client.privmsg(BOT, text)
-    line = await client.expect(lambda line: line.command == "NOTICE" and line.nick == BOT)
-    return line.text
 
 
 async def test_unregister_leaves_no_row_holding_the_phone(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from harness import (
     BOT,
     CHANNEL,
     Highlightd,
+    code_in,
     until_metric,
 )
 from scene import SceneFactory, settled
@@ -55,12 +55,6 @@ class Desk:
         assert "I texted a code to +1•••••0001" in answer
         code = code_in((await self.twilio.wait_for_messages(1))[-1].body)
         assert (await self.ask(self.alice, f"verify {code}")).startswith("done:")
-
-
-def code_in(body: str) -> str:
-    match = re.search(r"\b(\d{6})\b", body)
-    assert match, body
-    return match[1]
 
 
 @pytest.fixture
