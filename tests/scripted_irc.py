@@ -178,10 +178,9 @@ class Bot:
     events: Events
 
 
-@contextlib.asynccontextmanager
-async def bot_on(server: ScriptedIrc, **settings: object) -> AsyncIterator[Bot]:
-    """A Network (the daemon's IRC connection) on the scripted server, until the block ends."""
-    net_settings = NetworkSettings(
+def scripted_network(server: ScriptedIrc, **settings: object) -> NetworkSettings:
+    """The settings of the bot's network on the scripted server (in #chan)."""
+    return NetworkSettings(
         name="scripted",
         host=server.host,
         port=server.port,
@@ -190,8 +189,13 @@ async def bot_on(server: ScriptedIrc, **settings: object) -> AsyncIterator[Bot]:
         channels=["#chan"],
         **settings,  # type: ignore[arg-type]
     )
+
+
+@contextlib.asynccontextmanager
+async def bot_on(server: ScriptedIrc, **settings: object) -> AsyncIterator[Bot]:
+    """A Network (the daemon's IRC connection) on the scripted server, until the block ends."""
     events = Events()
-    network = Network(net_settings, events)
+    network = Network(scripted_network(server, **settings), events)
     task = asyncio.create_task(network.run())
     try:
         await server.registered()

@@ -6,29 +6,18 @@ import asyncio
 
 import pytest
 
-from highlightd.config import NetworkSettings
 from highlightd.irc.delivery import DeliveryRefused
 from highlightd.irc.lanes import Priority
 from highlightd.irc.network import Network
 from highlightd.irc.sendqueue import COMMAND_BACKLOG
-from scripted_irc import BOT, Events, ScriptedIrc
+from scripted_irc import Events, ScriptedIrc, scripted_network
 from waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def _network(server: ScriptedIrc) -> Network:
-    settings = NetworkSettings(
-        name="scripted",
-        host=server.host,
-        port=server.port,
-        tls=False,
-        nick=BOT,
-        channels=["#chan"],
-        send_burst=20,
-        send_rate=50,
-    )
-    return Network(settings, Events())
+    return Network(scripted_network(server, send_burst=20, send_rate=50), Events())
 
 
 async def test_an_sms_answer_goes_before_the_protocol_and_commands_take_turns() -> None:
