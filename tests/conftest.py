@@ -12,6 +12,7 @@ import pytest
 from certs import Cert
 from fake_twilio import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, FakeTwilio
 from highlightd.infra.logs import LIBRARIES
+from highlightd.sms.gateway import TwilioGateway
 from highlightd.store import Store
 from scene import SceneFactory
 from servers import IrcClientFactory, IrcServer, IrcTestClient, RedisServer
@@ -27,6 +28,20 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def gateway(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioGateway]:
+    """A TwilioGateway on fake_twilio, with a short timeout."""
+    gateway = await TwilioGateway.create(
+        account_sid=fake_twilio.account_sid,
+        auth_token=fake_twilio.auth_token,
+        from_number="+15005550006",
+        api_base_url=fake_twilio.base_url,
+        timeout=0.5,
+    )
+    yield gateway
+    await gateway.aclose()
 
 
 @pytest.fixture(autouse=True)

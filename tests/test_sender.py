@@ -25,19 +25,6 @@ FAST = SmsSettings(backend="twilio", retry_delay=0.05, retry_delay_max=0.2)
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-async def gateway(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioGateway]:
-    gateway = await TwilioGateway.create(
-        account_sid=fake_twilio.account_sid,
-        auth_token=fake_twilio.auth_token,
-        from_number="+15005550006",
-        api_base_url=fake_twilio.base_url,
-        timeout=0.5,
-    )
-    yield gateway
-    await gateway.aclose()
-
-
 @contextlib.asynccontextmanager
 async def sending(
     store: Store,

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fake_twilio import FakeTwilio
 from highlightd.config import SmsSettings
 from highlightd.core.ircnames import nick_key
 from highlightd.core.policy import Rules
@@ -51,45 +50,35 @@ async def agree(book: SpendBook, store: Store, user_id: int, since: float) -> No
 
 
 async def test_the_book_reads_as_the_tables_through_a_senders_work(
-    store: Store, fake_twilio: FakeTwilio
+    store: Store, gateway: TwilioGateway
 ) -> None:
     alice = await store.users.add("libera", "alice", nick_key("alice"), "+15551230001")
     bob = await store.users.add("libera", "bob", nick_key("bob"), "+15551230002")
-    gateway = await TwilioGateway.create(
-        account_sid=fake_twilio.account_sid,
-        auth_token=fake_twilio.auth_token,
-        from_number="+15005550006",
-        api_base_url=fake_twilio.base_url,
-        timeout=0.5,
-    )
     settings = SmsSettings(backend="twilio", retry_delay=0.05, retry_delay_max=0.2)
     sender = Sender(store, gateway, Metrics(), lambda: EVENING, settings)
     book = sender.book
     await book.load()
-    try:
-        await sender.send(alice, "one", "highlight")
-        await sender.send(alice, "two " * 60, "highlight")  # two segments
-        await sender.send(bob, "three", "highlight")
-        await sender.bounce("+15551230009", "not said")
-        for uid in (alice.id, bob.id):
-            await agree(book, store, uid, 0.0)  # all of it waiting in the outbox
-        await settle(sender, store)
-        await store.users.set_opted_out(bob.phone, True)
-        bob_out = await store.users.by_id(bob.id)
-        assert bob_out is not None
-        await sender.send(bob_out, "four", "highlight")  # given up: opted out
-        await settle(sender, store)
-        for uid in (alice.id, bob.id):
-            for since in (0.0, EVENING, EVENING + 1):
-                await agree(book, store, uid, since)
-        spend, in_flight = book.spend(alice.id, 0.0, 0.0)
-        assert (spend.user_segments_today, spend.global_segments_today) == (3, 5)
-        assert in_flight.all_segments == 0
-        fresh = SpendBook(store, lambda: EVENING)  # what a restart reads
-        await fresh.load()
-        assert fresh.spend(bob.id, 0.0, 0.0) == book.spend(bob.id, 0.0, 0.0)
-    finally:
-        await gateway.aclose()
+    await sender.send(alice, "one", "highlight")
+    await sender.send(alice, "two " * 60, "highlight")  # two segments
+    await sender.send(bob, "three", "highlight")
+    await sender.bounce("+15551230009", "not said")
+    for uid in (alice.id, bob.id):
+        await agree(book, store, uid, 0.0)  # all of it waiting in the outbox
+    await settle(sender, store)
+    await store.users.set_opted_out(bob.phone, True)
+    bob_out = await store.users.by_id(bob.id)
+    assert bob_out is not None
+    await sender.send(bob_out, "four", "highlight")  # given up: opted out
+    await settle(sender, store)
+    for uid in (alice.id, bob.id):
+        for since in (0.0, EVENING, EVENING + 1):
+            await agree(book, store, uid, since)
+    spend, in_flight = book.spend(alice.id, 0.0, 0.0)
+    assert (spend.user_segments_today, spend.global_segments_today) == (3, 5)
+    assert in_flight.all_segments == 0
+    fresh = SpendBook(store, lambda: EVENING)  # what a restart reads
+    await fresh.load()
+    assert fresh.spend(bob.id, 0.0, 0.0) == book.spend(bob.id, 0.0, 0.0)
 
 
 async def test_another_process_sends_count_at_the_next_poll(store: Store, tmp_path: Path) -> None:
