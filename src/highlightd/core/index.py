@@ -67,13 +67,7 @@ class UserIndex:
                 if words:
                     ids, spellings = zip(*words, strict=True)
                     net.add_words(spellings, ids, exception)
-        channels: dict[int, set[str]] = {}
-        for uid, channel in muted:
-            channels.setdefault(uid, set()).add(channel)
-        for uid, folded in channels.items():
-            owner = index.user(uid)
-            if owner is not None:
-                index._nets[owner.network].mute(uid, frozenset(folded))
+        index._mute_all(muted)
         return index
 
     def patch(
@@ -95,6 +89,14 @@ class UserIndex:
             owner = self.user(uid)
             if owner is not None:
                 self._nets[owner.network].add_word(uid, word, bool(exception))
+        self._mute_all(muted)
+        for net in self._nets.values():
+            for nick, uid in net.follows().items():
+                if net.user(uid) is None:
+                    net.left(nick)
+
+    def _mute_all(self, muted: Iterable[tuple[int, str]]) -> None:
+        """Each user's muted channels, as the store lists them: (user id, folded channel)."""
         channels: dict[int, set[str]] = {}
         for uid, channel in muted:
             channels.setdefault(uid, set()).add(channel)
@@ -102,10 +104,6 @@ class UserIndex:
             owner = self.user(uid)
             if owner is not None:
                 self._nets[owner.network].mute(uid, frozenset(folded))
-        for net in self._nets.values():
-            for nick, uid in net.follows().items():
-                if net.user(uid) is None:
-                    net.left(nick)
 
     def casemappings(self) -> dict[str, str]:
         """Each network's casemapping, as its server announced it."""
