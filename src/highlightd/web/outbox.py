@@ -79,7 +79,9 @@ class Outbox:
             epoch = self._epoch
             try:
                 await self._bus.publish_many(fresh)
-            except REDIS_DOWN:
+            except Exception as exc:
+                if not isinstance(exc, REDIS_DOWN):
+                    log.exception("outbox: publishing %d answer(s) failed", len(fresh))
                 # The rows stay in the outbox: the sweep (now) puts them on the bus.
                 self._bus_ok.clear()
                 self._handed.difference_update(sms.sid for sms in fresh)
