@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -111,6 +112,28 @@ async def test_accepted_sms_is_answered_with_empty_twiml_and_put_on_the_bus(
     await eventually(
         lambda: stream_length(redis_server), lambda n: n >= 1, what="one entry on the bus"
     )
+
+
+async def test_answers_streaming_in_across_sweeps_go_on_the_bus_once_each(
+    web: Highlightd, redis_server: RedisServer
+) -> None:
+    # Nothing confirms them (no IRC side): each sweep goes through all of them while
+    # new ones are handed to the publisher. Neither may put one on the bus twice.
+    bodies = [f"stream {n}" for n in range(60)]
+
+    async def post(body: str) -> None:
+        form = {"MessageSid": new_sid(), "From": ALICE_PHONE, "Body": body}
+        headers = {"X-Twilio-Signature": _sign(web, "/twilio/sms", form)}
+        async with web.http.post(web.base_url + "/twilio/sms", data=form, headers=headers) as r:
+            assert r.status == 200
+
+    for body in bodies:  # about 2.5 s: across two sweeps at least
+        await asyncio.gather(post(body), asyncio.sleep(0.04))
+    await eventually(
+        lambda: stream_bodies(redis_server), lambda b: len(b) >= len(bodies), what="all on the bus"
+    )
+    await asyncio.sleep(1.5)  # one more sweep, which re-publishes nothing
+    assert sorted(await stream_bodies(redis_server)) == sorted(bodies)
 
 
 async def test_stop_keyword_is_not_put_on_the_bus(

@@ -32,63 +32,83 @@ PAGE = 500
 class Outbox:
     """Moves accepted SMS from SQLite to the bus until they are confirmed.
 
-    An answer the webhook just stored is handed over in memory and put on the bus at
-    once, with whatever else came meanwhile (one round trip). Rows are marked
-    published by the sweep, once a SWEEP_INTERVAL, in one write, before it goes
-    through the whole outbox: confirmations, answers another process stored, and
-    re-publication. A stop before that mark puts those answers on the bus again at
-    the next start: copies, which the IRC side confirms without saying them.
+    Two tasks. The publisher puts an answer the webhook just stored, handed over in
+    memory, on the bus at once, with whatever else came meanwhile (one round trip);
+    it never waits for the sweep. The sweep, once a SWEEP_INTERVAL, marks what the
+    publisher put on the bus as published (one write), then goes through the whole
+    outbox: confirmations, answers another process stored, and re-publication. It
+    leaves alone what was handed over and not marked yet: the publisher's. A stop
+    before that mark puts those answers on the bus again at the next start: copies,
+    which the IRC side confirms without saying them.
     """
 
     def __init__(self, store: Store, bus: Bus, republish_after: float) -> None:
         self._store = store
         self._bus = bus
         self._republish_after = republish_after
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # the publisher's: answers handed over
+        self._sweep_now = asyncio.Event()
+        # Set while the last sweep went through: the publisher publishes only then
+        # (in an outage the sweep, backing off, owns every answer).
+        self._bus_ok = asyncio.Event()
         self._backoff = Backoff("redis (outbox)", log)
-        self._epoch: str | None = None
+        self._epoch = ""
         self._fresh: list[IncomingSms] = []
+        # Handed over and not marked published yet: the sweep leaves them alone.
+        self._handed: set[str] = set()
         # Put on the bus, not marked so yet: (sids, epoch, when).
         self._unmarked: list[tuple[list[str], str, float]] = []
-        self._next_sweep = float("-inf")
 
     def accepted(self, sms: IncomingSms) -> None:
         """An answer committed to the outbox just now: on the bus as soon as can be."""
         self._fresh.append(sms)
+        self._handed.add(sms.sid)
         self._wake.set()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._publish_forever())
+            await self._sweep_forever()
+
+    async def _publish_forever(self) -> None:
         while True:
+            await self._wake.wait()
+            await self._bus_ok.wait()
             self._wake.clear()
+            fresh, self._fresh = self._fresh, []
+            epoch = self._epoch
             try:
-                if loop.time() >= self._next_sweep or self._epoch is None:
-                    await self._sweep()
-                    self._next_sweep = loop.time() + SWEEP_INTERVAL
-                else:
-                    await self._publish_fresh(self._epoch)
+                await self._bus.publish_many(fresh)
+            except Exception as exc:
+                if not isinstance(exc, REDIS_DOWN):
+                    log.exception("outbox: publishing %d answer(s) failed", len(fresh))
+                # The rows stay in the outbox: the sweep (now) puts them on the bus.
+                self._bus_ok.clear()
+                self._handed.difference_update(sms.sid for sms in fresh)
+                self._sweep_now.set()
+            else:
+                self._unmarked.append(([sms.sid for sms in fresh], epoch, time.time()))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            self._sweep_now.clear()
+            try:
+                await self._sweep()
             except REDIS_DOWN as exc:
-                self._next_sweep = float("-inf")  # the rows stay: a sweep finds them
+                self._bus_ok.clear()  # the rows stay: the next sweep finds them
                 await self._backoff.wait(exc)
                 continue
             except Exception:
                 # The rows stay in the outbox: the next sweep tries again.
-                self._next_sweep = float("-inf")
                 log.exception("outbox: sweep failed")
             else:
                 self._backoff.succeeded()
-            if self._fresh:
-                continue
-            # A periodic sweep as well: confirmations come from the IRC side, and a
-            # webhook in another process may have stored some.
+                self._bus_ok.set()
+            # Each SWEEP_INTERVAL: confirmations come from the IRC side, and a webhook
+            # in another process may have stored some.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(self._next_sweep - loop.time(), 0.0)):
-                    await self._wake.wait()
-
-    async def _publish_fresh(self, epoch: str) -> None:
-        fresh, self._fresh = self._fresh, []
-        await self._bus.publish_many(fresh)
-        self._unmarked.append(([sms.sid for sms in fresh], epoch, time.time()))
+                async with asyncio.timeout(SWEEP_INTERVAL):
+                    await self._sweep_now.wait()
 
     async def _mark_published(self) -> None:
         """What went on the bus since the last sweep, marked so: one write per epoch."""
@@ -98,12 +118,13 @@ class Outbox:
             sids = [sid for batch, _, _ in same for sid in batch]
             # As of the first batch: a re-publication may come one sweep early, not late.
             await self._store.received.published(sids, epoch, at)
-            del self._unmarked[: len(same)]
+            del self._unmarked[: len(same)]  # the publisher only appends meanwhile
+            self._handed.difference_update(sids)
 
     async def _sweep(self) -> None:
         await self._mark_published()
         epoch = await self._bus.epoch()
-        if self._epoch is not None and epoch != self._epoch:
+        if self._epoch and epoch != self._epoch:
             log.warning("redis restarted or lost its data: unconfirmed answers go on the bus again")
         self._epoch = epoch
         now = time.time()
@@ -118,17 +139,17 @@ class Outbox:
             if done:
                 await self._store.received.confirm(list(done))
                 confirmed += len(done)
-            due = [e.sms for e in page if e.sms.sid not in done and self._due(e, epoch, now)]
-            if due:
-                # What the webhook handed over goes with the fresh ones; what the sweep
-                # puts on the bus leaves them (it was committed before it was handed over).
-                fresh = {sms.sid for sms in self._fresh}
-                due = [sms for sms in due if sms.sid not in fresh]
+            # What was handed over is the publisher's until it is marked published.
+            due = [
+                e.sms
+                for e in page
+                if e.sms.sid not in done
+                and e.sms.sid not in self._handed
+                and self._due(e, epoch, now)
+            ]
             if due:
                 await self._bus.publish_many(due)
-                sids = {sms.sid for sms in due}
-                self._fresh = [sms for sms in self._fresh if sms.sid not in sids]
-                await self._store.received.published(list(sids), epoch)
+                await self._store.received.published([sms.sid for sms in due], epoch)
                 published += len(due)
         if confirmed or published:
             log.debug("outbox: %d answer(s) confirmed, %d put on the bus", confirmed, published)
