@@ -36,7 +36,7 @@ from servers import IrcServer, RedisServer, free_port
 from wrkload import WrkLoad, have_wrk, wrk_load
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 16
+CONCURRENCY = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PREPARED = 40_000  # more than a signed run sends: each MessageSid once
 WRITERS: list[writer.GroupWriter] = []
 

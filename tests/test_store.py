@@ -219,6 +219,31 @@ async def test_accept_incoming_deduplicates_by_sid(store: Store) -> None:
     assert await store.received.unconfirmed() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
 
 
+@pytest.mark.parametrize("surely", [False, True])
+async def test_take_if_answer_stores_a_registered_senders_answer_once(
+    store: Store, surely: bool
+) -> None:
+    # surely: the one-statement path the webhook takes for a plain answer.
+    await add(store, "alice")
+    take = store.received.take_if_answer
+    assert await take(sms("SM1", 10.0, phone=BOB), lambda _u: True, surely=surely) == (False, None)
+    assert await take(sms("SM2", 11.0), lambda _u: True, surely=surely) == (True, True)
+    assert await take(sms("SM2", 12.0, "retry"), lambda _u: True, surely=surely) == (True, False)
+    assert await take(sms("SM3", 13.0), lambda _u: False) == (True, None)  # a command
+    assert await store.received.unconfirmed() == [sms("SM2", 11.0)]
+
+
+async def test_take_if_answer_takes_over_a_claim_left_undecided(store: Store) -> None:
+    await add(store, "alice")
+    assert await store.received.claim(sms("SM1", 10.0)) is True  # its process died here
+    take = store.received.take_if_answer
+    assert await take(sms("SM1", 11.0), lambda _u: True, surely=True) == (True, False)
+    assert await store.received.unconfirmed() == []
+    taken = await take(sms("SM1", 12.0), lambda _u: True, take_over=True, surely=True)
+    assert taken == (True, True)
+    assert await store.received.unconfirmed() == [sms("SM1", 12.0)]
+
+
 async def test_unconfirmed_in_order_and_confirm(store: Store) -> None:
     for sid, at in [("SMc", 30.0), ("SMa", 10.0), ("SMb", 20.0)]:
         await store.received.accept(sms(sid, at))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from highlightd.store import writer
 from highlightd.store.database import Database
 
 
@@ -78,3 +79,20 @@ async def test_a_caller_that_stops_waiting_leaves_its_write_and_the_group_whole(
     assert gone.cancelled()
     await database.writer.idle()
     assert _keys(tmp_path / "db.sqlite3") == {"first", "gone", "after"}
+
+
+async def test_a_read_queued_behind_many_writes_goes_between_their_groups(
+    database: Database,
+) -> None:
+    # The connection's thread runs groups back to back while writes wait, but lets a
+    # job queued meanwhile (a read) go between two groups, not after the last.
+    total = 20 * writer.MAX_GROUP
+    writes = [
+        asyncio.create_task(database.writer.execute("INSERT INTO t VALUES (?)", (str(n),)))
+        for n in range(total)
+    ]
+    await asyncio.sleep(0)  # every write queued, the first groups on their way
+    rows = await database.rows("SELECT count(*) FROM t")
+    await asyncio.gather(*writes)
+    assert rows[0][0] < total
+    assert database.writer.writes == total

@@ -188,6 +188,22 @@ class Database:
             return await self.conn._patiently(lambda: queue_job(job))
         return await queue_job(job)
 
+    def start(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """work(connection) queued on the connection's thread now, not at the caller's
+        next await as `read` (a coroutine) does; its future. No retry on a lock."""
+        conn: sqlite3.Connection = self.conn._conn  # ValueError once closed
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.conn._tx.put_nowait((done, partial(work, conn)))  # what `_execute` does
+        return done
+
+    def note_synced(self) -> None:
+        """A commit with an fsync was made (the group writer's, on the connection's thread)."""
+        self._synced_at = time.monotonic()
+
+    def others_queued(self) -> bool:
+        """Whether a job waits for the connection's thread (aiosqlite's queue, private)."""
+        return not self.conn._tx.empty()
+
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """work(connection) in the writer's next group commit; its result once on disk."""
         return await self.writer.write(work)

@@ -170,6 +170,16 @@ def _insert(
     ).rowcount
 
 
+# _insert of an answer (confirmed_at NULL), only when the sender is registered.
+_TAKE = (
+    "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
+    " SELECT ?, ?, ?, ?, NULL WHERE EXISTS (SELECT 1 FROM users WHERE phone = ?)"
+    " ON CONFLICT (sid) DO UPDATE SET"
+    " received_at = excluded.received_at, confirmed_at = excluded.confirmed_at"
+    " WHERE received_sms.confirmed_at = ? AND ?"
+)
+
+
 class ReceivedLog:
     """Every SMS received, deduplicated by Twilio's MessageSid; answers stay in the outbox
     until the IRC side confirms it said them (or told the sender why not)."""
@@ -217,20 +227,31 @@ class ReceivedLog:
         return await self._insert(sms, CLAIMED, take_over) > 0
 
     async def take_if_answer(
-        self, sms: IncomingSms, is_answer: Callable[[list[User]], bool], take_over: bool = False
-    ) -> tuple[list[User], bool | None]:
-        """The sender's registrations and, when is_answer(them), the SMS stored as an
-        answer (claim() and release() at once), in one job of the group writer.
+        self,
+        sms: IncomingSms,
+        is_answer: Callable[[list[User]], bool],
+        take_over: bool = False,
+        surely: bool = False,
+    ) -> tuple[bool, bool | None]:
+        """Whether the sender is registered and, when is_answer(their registrations), the
+        SMS stored as an answer (claim() and release() at once), in one job of the group
+        writer. surely: is_answer holds whoever sent it; then one statement stores it,
+        and the registrations are read only when it was not stored (a stranger's, a copy).
 
-        Returns (registrations, None when not an answer and nothing was stored, else
+        Returns (registered, None when not an answer and nothing was stored, else
         whether it was taken: False for a copy).
         """
+        row = (sms.sid, sms.from_phone, sms.body, sms.received_at, sms.from_phone)
 
-        def take(conn: sqlite3.Connection) -> tuple[list[User], bool | None]:
+        def take(conn: sqlite3.Connection) -> tuple[bool, bool | None]:
+            # Each statement is a wait for the GIL on this thread while the loop runs
+            # requests: the common case takes one.
+            if surely and conn.execute(_TAKE, (*row, CLAIMED, take_over)).rowcount:
+                return True, True
             users = by_phone_in(conn, sms.from_phone)
             if not users or not is_answer(users):
-                return users, None
-            return users, _insert(conn, sms, None, take_over) > 0
+                return bool(users), None
+            return True, _insert(conn, sms, None, take_over) > 0
 
         return await self._database.write(take)
 

@@ -22,7 +22,7 @@ from highlightd.infra.ratelog import ThrottledLog
 from highlightd.sms.delivery import on_status
 from highlightd.store import Store
 from highlightd.web.forms import INCOMING, STATUS, Signer
-from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer
+from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer, plain_answer
 from highlightd.web.intake import Intake, Refused, read_form
 from highlightd.web.outbox import Outbox
 
@@ -167,10 +167,10 @@ async def incoming_sms(request: web.Request) -> web.Response:
     try:
         # The common case, an answer: looked up and stored in one job of the group
         # commit, committed before the 200. Commands are claimed, then handled.
-        users, taken = await deps.store.received.take_if_answer(
-            sms, partial(is_answer, body), take_over=True
+        registered, taken = await deps.store.received.take_if_answer(
+            sms, partial(is_answer, body), take_over=True, surely=plain_answer(body) is True
         )
-        if not users:
+        if not registered:
             deps.metrics.sms_received.labels("unknown_sender").inc()
             request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
             return _twiml()
