@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -231,6 +232,26 @@ async def test_take_if_answer_stores_a_registered_senders_answer_once(
     assert await take(sms("SM2", 12.0, "retry"), lambda _u: True, surely=surely) == (True, False)
     assert await take(sms("SM3", 13.0), lambda _u: False) == (True, None)  # a command
     assert await store.received.unconfirmed() == [sms("SM2", 11.0)]
+
+
+async def test_plain_answers_of_one_group_are_stored_together_and_each_told_its_outcome(
+    store: Store,
+) -> None:
+    await add(store, "alice")
+    take = store.received.take_if_answer
+    assert await take(sms("SMcopy", 1.0), lambda _u: True) == (True, True)
+    plain = [sms(f"SM{n}", 10.0 + n) for n in range(8)]
+    # Stored in one statement (store/taking.py); then with a stranger and a copy among
+    # them, which undo that statement: each is taken alone.
+    assert (
+        await asyncio.gather(*(take(s, lambda _u: True, surely=True) for s in plain))
+        == [(True, True)] * 8
+    )
+    mixed = [sms("SMa", 20.0), sms("SMx", 21.0, phone=BOB), sms("SMcopy", 22.0), sms("SMb", 23.0)]
+    outcomes = await asyncio.gather(*(take(s, lambda _u: True, surely=True) for s in mixed))
+    assert outcomes == [(True, True), (False, None), (True, False), (True, True)]
+    stored = await store.received.unconfirmed(limit=100)
+    assert [s.sid for s in stored] == ["SMcopy", *(s.sid for s in plain), "SMa", "SMb"]
 
 
 async def test_take_if_answer_takes_over_a_claim_left_undecided(store: Store) -> None:

@@ -146,7 +146,7 @@ class Database:
         self.writer = GroupWriter(self)
         # Unsynced commits are fsynced at the latest once the last fsync is this old.
         self.sync_every = SYNC_AT_LEAST_EVERY
-        self._synced_at = time.monotonic()
+        self.synced_at = time.monotonic()  # the last fsync (the group writer sets it too)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -196,10 +196,6 @@ class Database:
         self.conn._tx.put_nowait((done, partial(work, conn)))  # what `_execute` does
         return done
 
-    def note_synced(self) -> None:
-        """A commit with an fsync was made (the group writer's, on the connection's thread)."""
-        self._synced_at = time.monotonic()
-
     def others_queued(self) -> bool:
         """Whether a job waits for the connection's thread (aiosqlite's queue, private)."""
         return not self.conn._tx.empty()
@@ -223,7 +219,7 @@ class Database:
         in `data_version`.)
         """
 
-        synced = synced or time.monotonic() - self._synced_at >= self.sync_every
+        synced = synced or time.monotonic() - self.synced_at >= self.sync_every
 
         def job() -> T:
             conn: sqlite3.Connection = self.conn._conn
@@ -250,7 +246,7 @@ class Database:
         else:
             result = await queue_job(job)
         if synced:
-            self._synced_at = time.monotonic()
+            self.synced_at = time.monotonic()
         return result
 
     async def reading(self, work: Callable[[sqlite3.Connection], T]) -> T:
