@@ -4,9 +4,9 @@ registered; the plain answers of one group commit in one statement.
 Each statement on the connection's thread waits for the GIL, which the loop holds
 while it runs requests (docs/library-notes.md, aiosqlite): a statement per answer
 was most of a group's time on that thread under load. So the answers of a group
-that need no look-up first (plain ones: `Take.surely`) go in one INSERT, in a
-savepoint; if any of them is not stored (a stranger's, a copy), that INSERT is
-undone and each is taken alone, as it would have been.
+that need no look-up first (plain ones: `Take.surely`) go in one INSERT; if any of
+them is not stored (a stranger's, a copy), the group is undone and each of its
+writes runs alone, as it would have.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from highlightd.core.records import IncomingSms, User
 from highlightd.store.users import by_phone_in
+from highlightd.store.writer import RunAlone
 
 # confirmed_at of an SMS taken for handling and not decided yet (answer or command).
 CLAIMED = -1.0
@@ -75,7 +76,9 @@ class Take:
     @staticmethod
     def together(conn: sqlite3.Connection, takes: list[Take]) -> list[tuple[bool, bool | None]]:
         """Each take's outcome: all in one INSERT when every one is a plain answer that
-        is stored; else each alone."""
+        is stored. When one is not (a stranger's, a copy: rare), the group writer undoes
+        the group and runs each write alone (RunAlone), as when a write fails: a
+        savepoint around the INSERT would cost two statements in every group."""
         take_over = takes[0].take_over
         if all(take.surely and take.take_over == take_over for take in takes):
             rows = [
@@ -88,11 +91,8 @@ class Take:
                     take.sms.received_at,
                 )
             ]
-            conn.execute("SAVEPOINT takes")
             stored = conn.execute(_answers_sql(len(takes)), (*rows, CLAIMED, take_over)).rowcount
-            if stored == len(takes):
-                conn.execute("RELEASE takes")
-                return [(True, True)] * len(takes)
-            conn.execute("ROLLBACK TO takes")
-            conn.execute("RELEASE takes")
+            if stored != len(takes):
+                raise RunAlone(f"{len(takes) - stored} of {len(takes)} answers not stored")
+            return [(True, True)] * len(takes)
         return [take(conn) for take in takes]

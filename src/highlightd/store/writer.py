@@ -41,6 +41,10 @@ Outcomes = list[tuple[Exception | None, Any]]
 MAX_GROUP = 64
 
 
+class RunAlone(Exception):
+    """Raised by a `together` function (see _run_all): undo the group, each write alone."""
+
+
 class GroupWriter:
     """Queues writes and commits them in groups on the database's one connection."""
 
