@@ -215,7 +215,7 @@ class ReceivedLog:
         Returns (registered, None when not an answer and nothing was stored, else
         whether it was taken: False for a copy).
         """
-        return await self._database.write(Take(sms, is_answer, take_over, surely))
+        return await self._database.writer.write(Take(sms, is_answer, take_over, surely))
 
     async def _insert(self, sms: IncomingSms, confirmed_at: float | None, take_over: bool) -> int:
         return await self._database.write(lambda conn: _insert(conn, sms, confirmed_at, take_over))
