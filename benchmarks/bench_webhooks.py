@@ -10,7 +10,8 @@ every thread; Valkey's own CPU is not counted), which the shared machine disturb
 far less than the rate; and which side filled a core. Counts: requests, answers,
 rows stored, entries on the stream (no loss, no duplicate).
 
-Run: .venv/bin/python benchmarks/bench_webhooks.py  (BENCH_SECONDS=N: each run's length)
+Run: .venv/bin/python benchmarks/bench_webhooks.py  (BENCH_SECONDS=N: each run's length;
+BENCH_CONNECTIONS=N: wrk's connections, 16 by default)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from servers import IrcServer, RedisServer, free_port
 from wrkload import WrkLoad, have_wrk, wrk_load
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 16
+CONCURRENCY = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PREPARED = 40_000  # more than a signed run sends: each MessageSid once
 WRITERS: list[writer.GroupWriter] = []
 
@@ -169,6 +170,8 @@ def _report(baseline: Load, signed: Load, forged: Load) -> None:
         row("  server user CPU per request", f"{run.user_us:,.0f} us",
             f"bare/this {baseline.user_us / run.user_us:.0%}")  # fmt: skip
         print(f"    {run.busy()}{_latency(run)}")
+        if isinstance(run, WrkLoad):
+            print(f"    {run.threads()}")
     row("bare aiohttp form handler (baseline)", f"{baseline.rate:,.0f} req/s", "100%")
     row("  server CPU per request (user+sys)", f"{baseline.cpu_us:,.0f} us", "")
     row("  server user CPU per request", f"{baseline.user_us:,.0f} us", "")

@@ -20,6 +20,7 @@ import json
 import resource
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,17 @@ class WrkLoad(Load):
     repeated: int = 0  # requests whose prepared body had been sent before
     p50_us: int = 0
     p99_us: int = 0
+    loop_cpu: float = 0.0  # seconds of CPU of the thread running the event loop (this one)
+
+    def threads(self) -> str:
+        """The loop's thread apart from the others (the SQLite thread, mostly): the loop's
+        is the one that fills a core first."""
+        loop, other = self.loop_cpu, self.server_cpu - self.loop_cpu
+        per = max(self.sent, 1) / 1e6
+        return (
+            f"loop thread {loop / per:,.0f} us per request ({loop / self.elapsed:.0%} of a core),"
+            f" other threads {other / per:,.0f} us ({other / self.elapsed:.0%})"
+        )
 
     def latency(self) -> str:
         return f"latency p50 {self.p50_us / 1000:.1f} ms, p99 {self.p99_us / 1000:.1f} ms"
@@ -53,6 +65,7 @@ async def wrk_load(
         prepared.write_text("".join(f"{sig}\t{body}\n" for body, sig in requests))
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         before = resource.getrusage(resource.RUSAGE_SELF)
+        loop_before = time.thread_time()
         proc = await asyncio.create_subprocess_exec(
             "wrk", "-t", str(THREADS), "-c", str(connections), "-d", f"{round(seconds)}s",
             "-s", str(SCRIPT), url, "--", str(prepared), str(THREADS),
@@ -60,6 +73,7 @@ async def wrk_load(
         )  # fmt: skip
         out, _ = await proc.communicate()
         after = resource.getrusage(resource.RUSAGE_SELF)
+        loop_cpu = time.thread_time() - loop_before
         waited = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"wrk failed ({proc.returncode}): {out.decode()}")
@@ -74,5 +88,5 @@ async def wrk_load(
         sum(statuses.values()), statuses, result["elapsed"], client,
         user + after.ru_stime - before.ru_stime, user,
         issued=result["sent"], repeated=result["repeated"],
-        p50_us=result["p50_us"], p99_us=result["p99_us"],
+        p50_us=result["p50_us"], p99_us=result["p99_us"], loop_cpu=loop_cpu,
     )  # fmt: skip

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -217,6 +218,51 @@ async def test_accept_incoming_deduplicates_by_sid(store: Store) -> None:
     assert await store.received.accept(sms("SM1", 11.0, "retry")) is False
     assert await store.received.accept(sms("SM2", 12.0)) is True
     assert await store.received.unconfirmed() == [sms("SM1", 10.0, "first"), sms("SM2", 12.0)]
+
+
+@pytest.mark.parametrize("surely", [False, True])
+async def test_take_if_answer_stores_a_registered_senders_answer_once(
+    store: Store, surely: bool
+) -> None:
+    # surely: the one-statement path the webhook takes for a plain answer.
+    await add(store, "alice")
+    take = store.received.take_if_answer
+    assert await take(sms("SM1", 10.0, phone=BOB), lambda _u: True, surely=surely) == (False, None)
+    assert await take(sms("SM2", 11.0), lambda _u: True, surely=surely) == (True, True)
+    assert await take(sms("SM2", 12.0, "retry"), lambda _u: True, surely=surely) == (True, False)
+    assert await take(sms("SM3", 13.0), lambda _u: False) == (True, None)  # a command
+    assert await store.received.unconfirmed() == [sms("SM2", 11.0)]
+
+
+async def test_plain_answers_of_one_group_are_stored_together_and_each_told_its_outcome(
+    store: Store,
+) -> None:
+    await add(store, "alice")
+    take = store.received.take_if_answer
+    assert await take(sms("SMcopy", 1.0), lambda _u: True) == (True, True)
+    plain = [sms(f"SM{n}", 10.0 + n) for n in range(8)]
+    # Stored in one statement (store/taking.py); then with a stranger and a copy among
+    # them, which undo that statement: each is taken alone.
+    assert (
+        await asyncio.gather(*(take(s, lambda _u: True, surely=True) for s in plain))
+        == [(True, True)] * 8
+    )
+    mixed = [sms("SMa", 20.0), sms("SMx", 21.0, phone=BOB), sms("SMcopy", 22.0), sms("SMb", 23.0)]
+    outcomes = await asyncio.gather(*(take(s, lambda _u: True, surely=True) for s in mixed))
+    assert outcomes == [(True, True), (False, None), (True, False), (True, True)]
+    stored = await store.received.unconfirmed(limit=100)
+    assert [s.sid for s in stored] == ["SMcopy", *(s.sid for s in plain), "SMa", "SMb"]
+
+
+async def test_take_if_answer_takes_over_a_claim_left_undecided(store: Store) -> None:
+    await add(store, "alice")
+    assert await store.received.claim(sms("SM1", 10.0)) is True  # its process died here
+    take = store.received.take_if_answer
+    assert await take(sms("SM1", 11.0), lambda _u: True, surely=True) == (True, False)
+    assert await store.received.unconfirmed() == []
+    taken = await take(sms("SM1", 12.0), lambda _u: True, take_over=True, surely=True)
+    assert taken == (True, True)
+    assert await store.received.unconfirmed() == [sms("SM1", 12.0)]
 
 
 async def test_unconfirmed_in_order_and_confirm(store: Store) -> None:

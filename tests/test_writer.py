@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
+from highlightd.store import writer
 from highlightd.store.database import Database
 
 
@@ -78,3 +81,77 @@ async def test_a_caller_that_stops_waiting_leaves_its_write_and_the_group_whole(
     assert gone.cancelled()
     await database.writer.idle()
     assert _keys(tmp_path / "db.sqlite3") == {"first", "gone", "after"}
+
+
+async def test_a_read_queued_behind_many_writes_goes_between_their_groups(
+    database: Database,
+) -> None:
+    # The connection's thread runs groups back to back while writes wait, but lets a
+    # job queued meanwhile (a read) go between two groups, not after the last.
+    total = 20 * writer.MAX_GROUP
+    writes = [
+        asyncio.create_task(database.writer.execute("INSERT INTO t VALUES (?)", (str(n),)))
+        for n in range(total)
+    ]
+    await asyncio.sleep(0)  # every write queued, the first groups on their way
+    rows = await database.rows("SELECT count(*) FROM t")
+    await asyncio.gather(*writes)
+    assert rows[0][0] < total
+    assert database.writer.writes == total
+
+
+class _Row:
+    """A write that may run with the others of its kind at once (writer's `together`)."""
+
+    batches: ClassVar[list[int]] = []
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, conn: sqlite3.Connection) -> int:
+        return conn.execute("INSERT INTO t VALUES (?)", (self.key,)).rowcount
+
+    @staticmethod
+    def together(conn: sqlite3.Connection, rows: list[_Row]) -> list[int]:
+        _Row.batches.append(len(rows))
+        conn.executemany("INSERT INTO t VALUES (?)", [(row.key,) for row in rows])
+        return [1] * len(rows)
+
+
+async def test_writes_of_one_kind_in_a_group_run_together_and_each_gets_its_result(
+    database: Database, tmp_path: Path
+) -> None:
+    _Row.batches = []
+    gate = threading.Event()
+    held = asyncio.create_task(database.writer.write(lambda _conn: gate.wait()))
+    writes = asyncio.gather(
+        *(database.writer.write(_Row(str(n))) for n in range(10)),
+        database.writer.execute("INSERT INTO t VALUES ('plain')"),
+        database.writer.write(_Row("last")),
+    )
+    await asyncio.sleep(0)  # every write queued (the held one may be running already)
+    gate.set()
+    assert await held and await writes == [1] * 12
+    assert _Row.batches == [10]  # the ten next to each other; "last" alone, as it came
+    assert _keys(tmp_path / "db.sqlite3") == {"plain", "last"} | {str(n) for n in range(10)}
+
+
+async def test_when_writes_run_together_fail_each_runs_alone_and_only_the_bad_one_fails(
+    database: Database, tmp_path: Path
+) -> None:
+    _Row.batches = []
+    await database.writer.execute("INSERT INTO t VALUES ('taken')")
+    gate = threading.Event()
+    held = asyncio.create_task(database.writer.write(lambda _conn: gate.wait()))
+    writes = asyncio.gather(
+        *(database.writer.write(_Row(key)) for key in ("a", "taken", "b")),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    assert await held
+    results = await writes
+    assert results[0] == 1 and results[2] == 1
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert _Row.batches == [3]  # tried together, then each alone
+    assert _keys(tmp_path / "db.sqlite3") == {"taken", "a", "b"}

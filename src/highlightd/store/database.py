@@ -146,7 +146,7 @@ class Database:
         self.writer = GroupWriter(self)
         # Unsynced commits are fsynced at the latest once the last fsync is this old.
         self.sync_every = SYNC_AT_LEAST_EVERY
-        self._synced_at = time.monotonic()
+        self.synced_at = time.monotonic()  # the last fsync (the group writer sets it too)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -188,6 +188,18 @@ class Database:
             return await self.conn._patiently(lambda: queue_job(job))
         return await queue_job(job)
 
+    def start(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """work(connection) queued on the connection's thread now, not at the caller's
+        next await as `read` (a coroutine) does; its future. No retry on a lock."""
+        conn: sqlite3.Connection = self.conn._conn  # ValueError once closed
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.conn._tx.put_nowait((done, partial(work, conn)))  # what `_execute` does
+        return done
+
+    def others_queued(self) -> bool:
+        """Whether a job waits for the connection's thread (aiosqlite's queue, private)."""
+        return not self.conn._tx.empty()
+
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """work(connection) in the writer's next group commit; its result once on disk."""
         return await self.writer.write(work)
@@ -207,7 +219,7 @@ class Database:
         in `data_version`.)
         """
 
-        synced = synced or time.monotonic() - self._synced_at >= self.sync_every
+        synced = synced or time.monotonic() - self.synced_at >= self.sync_every
 
         def job() -> T:
             conn: sqlite3.Connection = self.conn._conn
@@ -234,7 +246,7 @@ class Database:
         else:
             result = await queue_job(job)
         if synced:
-            self._synced_at = time.monotonic()
+            self.synced_at = time.monotonic()
         return result
 
     async def reading(self, work: Callable[[sqlite3.Connection], T]) -> T:

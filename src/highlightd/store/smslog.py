@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
 from highlightd.core.delivery import STATUS_RANK, UNKNOWN_RANK, rank
 from highlightd.core.records import IncomingSms, OutboxEntry, User
 from highlightd.store.database import Database
-from highlightd.store.users import by_phone_in
+from highlightd.store.taking import CLAIMED, Take
+from highlightd.store.taking import insert as _insert
 
 
 class SentLog:
@@ -153,22 +153,6 @@ EARLY_STATUS_KEPT = 86400.0  # seconds: a status for an SMS we never record is n
 # Past any rowid: outbox() without an end.
 LAST = 2**63 - 1
 
-# confirmed_at of an SMS taken for handling and not decided yet (answer or command).
-CLAIMED = -1.0
-
-
-def _insert(
-    conn: sqlite3.Connection, sms: IncomingSms, confirmed_at: float | None, take_over: bool
-) -> int:
-    """Store an incoming SMS (see ReceivedLog.claim); how many rows it changed."""
-    return conn.execute(
-        "INSERT INTO received_sms (sid, from_phone, body, received_at, confirmed_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET"
-        " received_at = excluded.received_at, confirmed_at = excluded.confirmed_at"
-        " WHERE received_sms.confirmed_at = ? AND ?",
-        (sms.sid, sms.from_phone, sms.body, sms.received_at, confirmed_at, CLAIMED, take_over),
-    ).rowcount
-
 
 class ReceivedLog:
     """Every SMS received, deduplicated by Twilio's MessageSid; answers stay in the outbox
@@ -217,22 +201,21 @@ class ReceivedLog:
         return await self._insert(sms, CLAIMED, take_over) > 0
 
     async def take_if_answer(
-        self, sms: IncomingSms, is_answer: Callable[[list[User]], bool], take_over: bool = False
-    ) -> tuple[list[User], bool | None]:
-        """The sender's registrations and, when is_answer(them), the SMS stored as an
-        answer (claim() and release() at once), in one job of the group writer.
+        self,
+        sms: IncomingSms,
+        is_answer: Callable[[list[User]], bool],
+        take_over: bool = False,
+        surely: bool = False,
+    ) -> tuple[bool, bool | None]:
+        """Whether the sender is registered and, when is_answer(their registrations), the
+        SMS stored as an answer (claim() and release() at once), in one job of the group
+        writer. surely: is_answer holds whoever sent it; then it is stored without a
+        look-up first, with the others of its group (store/taking.py).
 
-        Returns (registrations, None when not an answer and nothing was stored, else
+        Returns (registered, None when not an answer and nothing was stored, else
         whether it was taken: False for a copy).
         """
-
-        def take(conn: sqlite3.Connection) -> tuple[list[User], bool | None]:
-            users = by_phone_in(conn, sms.from_phone)
-            if not users or not is_answer(users):
-                return users, None
-            return users, _insert(conn, sms, None, take_over) > 0
-
-        return await self._database.write(take)
+        return await self._database.writer.write(Take(sms, is_answer, take_over, surely))
 
     async def _insert(self, sms: IncomingSms, confirmed_at: float | None, take_over: bool) -> int:
         return await self._database.write(lambda conn: _insert(conn, sms, confirmed_at, take_over))

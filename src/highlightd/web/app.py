@@ -22,7 +22,7 @@ from highlightd.infra.ratelog import ThrottledLog
 from highlightd.sms.delivery import on_status
 from highlightd.store import Store
 from highlightd.web.forms import INCOMING, STATUS, Signer
-from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer
+from highlightd.web.inbound import SmsOutcome, handle_sms, is_answer, plain_answer
 from highlightd.web.intake import Intake, Refused, read_form
 from highlightd.web.outbox import Outbox
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Never an SMS back from the webhook: an answer costs money, and strangers get nothing.
 EMPTY_TWIML = str(MessagingResponse())
+_EMPTY_BODY = EMPTY_TWIML.encode()
+_XML = {"Content-Type": "application/xml; charset=utf-8"}  # copied by each Response
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ REJECTED = web.AppKey("rejected", Rejections)
 # Signed SMS we drop (a stranger's, a copy): a replayed request could repeat them by
 # the thousand, so they are summed up too; highlightd_sms_received_total counts each.
 IGNORED = web.AppKey("ignored", ThrottledLog)
+# highlightd_sms_received_total's child for each outcome, looked up once.
+RECEIVED = web.AppKey("received", dict[str, Counter])
 # MessageSids this process is handling now: a claim of one of them is not a leftover.
 HANDLING = web.AppKey("handling", set[str])
 # Which form each webhook takes (its keys and their shapes).
@@ -88,6 +92,8 @@ def make_app(deps: WebDeps) -> web.Application:
     app[REJECTED] = Rejections(deps.metrics)
     app[IGNORED] = ThrottledLog(log, "SMS ignored", level=logging.INFO)
     app[HANDLING] = set()
+    outcomes = ("accepted", "command", "duplicate", "unknown_sender")
+    app[RECEIVED] = {outcome: deps.metrics.sms_received.labels(outcome) for outcome in outcomes}
     app.cleanup_ctx.append(_summaries)
     app.router.add_post("/twilio/sms", incoming_sms)
     app.router.add_post("/twilio/status", status_callback)
@@ -118,7 +124,7 @@ async def _summaries(app: web.Application) -> AsyncIterator[None]:
 def _twiml(message: str | None = None) -> web.Response:
     """Twilio's answer: empty, or one SMS back (it costs the same as any SMS)."""
     if message is None:
-        return web.Response(text=EMPTY_TWIML, content_type="application/xml")
+        return web.Response(body=_EMPTY_BODY, headers=_XML)
     response = MessagingResponse()
     response.message(message)
     return web.Response(text=str(response), content_type="application/xml")
@@ -132,17 +138,17 @@ async def _signed_form(request: web.Request) -> dict[str, str] | web.Response:
     Returned, not raised: aiohttp's way with a raised HTTPException costs some 30 us
     of CPU more, and a forged request should cost us little.
     """
-    try:
-        return await read_form(request, request.app[INTAKE], SCHEMAS[request.path])
-    except Refused as refused:
-        no = refused  # the except clause's name is gone after it; detail() runs later
+    form = await read_form(request, request.app[INTAKE], SCHEMAS[request.path])
+    if not isinstance(form, Refused):
+        return form
+    no = form
 
-        def detail() -> str:  # only for the one refusal a log line names
-            said = f"{no.reason} on {request.path} from {request.remote}"
-            return f"{said}: {no.note}" if no.note else said
+    def detail() -> str:  # only for the one refusal a log line names
+        said = f"{no.reason} on {request.path} from {request.remote}"
+        return f"{said}: {no.note}" if no.note else said
 
-        request.app[REJECTED].note(no.reason, detail)
-        return no.response
+    request.app[REJECTED].note(no.reason, detail)
+    return no.response
 
 
 def _require(form: dict[str, str], *names: str) -> None:
@@ -167,11 +173,11 @@ async def incoming_sms(request: web.Request) -> web.Response:
     try:
         # The common case, an answer: looked up and stored in one job of the group
         # commit, committed before the 200. Commands are claimed, then handled.
-        users, taken = await deps.store.received.take_if_answer(
-            sms, partial(is_answer, body), take_over=True
+        registered, taken = await deps.store.received.take_if_answer(
+            sms, partial(is_answer, body), take_over=True, surely=plain_answer(body) is True
         )
-        if not users:
-            deps.metrics.sms_received.labels("unknown_sender").inc()
+        if not registered:
+            request.app[RECEIVED]["unknown_sender"].inc()
             request.app[IGNORED].note("unknown_sender", f"SMS {sid} from {mask_phone(phone)}")
             return _twiml()
         if taken is None:
@@ -184,10 +190,10 @@ async def incoming_sms(request: web.Request) -> web.Response:
         return _duplicate(request, sid)
     if not outcome.relay:
         # STOP, HELP, PAUSE and the like are for us and Twilio, not for IRC.
-        deps.metrics.sms_received.labels("command").inc()
+        request.app[RECEIVED]["command"].inc()
         log.info("SMS %s from %s is a command; not relayed", sid, mask_phone(phone))
         return _twiml(outcome.reply)
-    deps.metrics.sms_received.labels("accepted").inc()
+    request.app[RECEIVED]["accepted"].inc()
     # Stored first, then put on the bus: a Redis outage only delays it.
     deps.outbox.accepted(sms)
     return _twiml()
@@ -210,7 +216,7 @@ async def _command(store: Store, sms: IncomingSms) -> SmsOutcome | None:
 
 
 def _duplicate(request: web.Request, sid: str) -> web.Response:
-    request.app[DEPS].metrics.sms_received.labels("duplicate").inc()
+    request.app[RECEIVED]["duplicate"].inc()
     request.app[IGNORED].note("duplicate", f"SMS {sid} seen before (a Twilio retry)")
     return _twiml()
 

@@ -201,10 +201,18 @@ def check(
     extra_keys: Collection[str] = (),
 ) -> None:
     """Raise FormError unless form is one Twilio would send for schema's webhook."""
-    shapes = {key: _shape_of(key, schema, extra_keys) for key in form}
-    unexpected = sorted(key for key, shape in shapes.items() if shape is None)
+    fields = schema.fields
+    shapes: list[re.Pattern[str] | None] = []
+    numbered: list[tuple[str, int]] = []  # MediaUrl0: ("MediaUrl0", 0)
+    unexpected = []
+    for key in form:
+        # One dictionary look-up for the keys of every form; the rest by pattern.
+        shape = fields.get(key) or _other_shape(key, schema, extra_keys, numbered)
+        if shape is None:
+            unexpected.append(key)
+        shapes.append(shape)
     if unexpected:
-        names = ", ".join(repr(key[:40]) for key in unexpected[:5])
+        names = ", ".join(repr(key[:40]) for key in sorted(unexpected)[:5])
         raise FormError("unexpected_field", f"unexpected form fields: {names}")
     missing = [
         name
@@ -213,30 +221,33 @@ def check(
     ]
     if missing:
         raise FormError("missing_field", f"missing form fields: {', '.join(missing)}")
-    for key, value in form.items():
-        shape = shapes[key]
+    for (key, value), shape in zip(form.items(), shapes, strict=True):
         if shape is not None and not shape.fullmatch(value):
             raise FormError("bad_field", f"form field {key} is not what Twilio sends")
-    _consistent(form, schema, account_sid)
+    _consistent(form, account_sid, numbered)
 
 
-def _shape_of(key: str, schema: Schema, extra_keys: Collection[str]) -> re.Pattern[str] | None:
-    if (shape := schema.fields.get(key)) is not None:
-        return shape
-    if (numbered := _NUMBERED.fullmatch(key)) and numbered[1] in schema.numbered:
-        return schema.numbered[numbered[1]]
+def _other_shape(
+    key: str, schema: Schema, extra_keys: Collection[str], numbered: list[tuple[str, int]]
+) -> re.Pattern[str] | None:
+    """The shape of a key not in schema.fields: a numbered one (noted), an extra one, or none."""
+    if (match := _NUMBERED.fullmatch(key)) and match[1] in schema.numbered:
+        numbered.append((key, int(match[2])))
+        return schema.numbered[match[1]]
     return _TEXT if key in extra_keys else None
 
 
-def _consistent(form: Mapping[str, str], schema: Schema, account_sid: str | None) -> None:
+def _consistent(
+    form: Mapping[str, str], account_sid: str | None, numbered: list[tuple[str, int]]
+) -> None:
     # Hex digits in either case: the config may spell them differently from Twilio.
     if account_sid and form.get("AccountSid", account_sid).lower() != account_sid.lower():
         raise FormError("wrong_account", "AccountSid is not this account's")
     sid = form["MessageSid"]
-    if any(form.get(alias, sid) != sid for alias in ("SmsSid", "SmsMessageSid")):
+    if form.get("SmsSid", sid) != sid or form.get("SmsMessageSid", sid) != sid:
         raise FormError("bad_field", "the message SIDs of the form differ")
-    media = int(form.get("NumMedia", "0"))
-    for key in form:
-        numbered = _NUMBERED.fullmatch(key)
-        if numbered and numbered[1] in schema.numbered and int(numbered[2]) >= media:
-            raise FormError("bad_field", f"form field {key} is past NumMedia")
+    if numbered:
+        media = int(form.get("NumMedia", "0"))
+        for key, index in numbered:
+            if index >= media:
+                raise FormError("bad_field", f"form field {key} is past NumMedia")

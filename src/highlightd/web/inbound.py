@@ -25,11 +25,24 @@ class SmsOutcome:
 def is_answer(body: str, users: list[User]) -> bool:
     """Whether handle_sms would relay this SMS, known without I/O: then it is stored as an
     answer in one write. It mirrors handle_sms's tests in the same order."""
+    verdict = plain_answer(body)
+    if verdict is None:  # START and the like: a carrier keyword from an opted-out phone
+        return not any(u.opted_out for u in users) and _not_a_command(body)
+    return verdict
+
+
+def plain_answer(body: str) -> bool | None:
+    """is_answer's verdict when it does not depend on the sender's registrations (most
+    SMS: then it is stored in one statement), None when it does."""
     word = body.strip().upper()
     if word in OPT_OUT or word in ("HELP", "INFO"):
         return False
-    if word in OPT_IN and any(u.opted_out for u in users):
-        return False
+    if word in OPT_IN:
+        return None
+    return _not_a_command(body)
+
+
+def _not_a_command(body: str) -> bool:
     try:
         return REGISTRY.read_sms(body) is None
     except CommandError:

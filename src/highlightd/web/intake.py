@@ -31,14 +31,16 @@ class Intake:
     extra_form_keys: Collection[str]
 
 
-class Refused(Exception):
-    """A request refused: why (the counter's label), the answer, and a note for the log."""
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A request refused: why (the counter's label), the answer, and a note for the log.
 
-    def __init__(self, reason: str, response: web.Response, note: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.response = response
-        self.note = note
+    Returned, not raised: an exception raised through the coroutines, caught and
+    cleaned up, was some 5 us of a forged request's cost."""
+
+    reason: str
+    response: web.Response
+    note: str = ""
 
 
 def _answer(status: int, text: str) -> web.Response:
@@ -51,36 +53,40 @@ def _forbidden(reason: str, note: str = "") -> Refused:
     return Refused(reason, _answer(403, "invalid signature\n"), note)
 
 
-async def read_form(request: web.Request, intake: Intake, schema: Schema) -> dict[str, str]:
-    """The form, once signed and in schema's shape; else Refused."""
+async def read_form(
+    request: web.Request, intake: Intake, schema: Schema
+) -> dict[str, str] | Refused:
+    """The form, once signed and in schema's shape; else the refusal."""
     signature = request.headers.get(SIGNATURE_HEADER)
     if intake.signer is None:
-        raise _forbidden("not_configured", "set twilio.auth_token and web.public_url")
+        return _forbidden("not_configured", "set twilio.auth_token and web.public_url")
     if not signature:
-        raise _forbidden("no_signature")  # before reading the body: unsigned is cheap
+        return _forbidden("no_signature")  # before reading the body: unsigned is cheap
     length = request.content_length
     if length is not None and length > intake.max_body:
         too_large = web.HTTPRequestEntityTooLarge(max_size=intake.max_body, actual_size=length)
-        raise Refused("too_large", _answer(too_large.status, too_large.text or ""))
+        return Refused("too_large", _answer(too_large.status, too_large.text or ""))
     if request.content_type != FORM_TYPE or request.charset not in (None, "utf-8", "utf8"):
-        raise Refused("not_a_form", _answer(400, "expected a UTF-8 form\n"))
+        return Refused("not_a_form", _answer(400, "expected a UTF-8 form\n"))
     body = await _body(request, intake.body_timeout)
+    if isinstance(body, Refused):
+        return body
     try:
         form = parse_form(body)
     except FormError as exc:
-        raise Refused(exc.reason, _answer(400, f"{exc}\n")) from None
+        return Refused(exc.reason, _answer(400, f"{exc}\n"))
     # Twilio signs the URL it called: ours as the public sees it, never request.url
     # (behind a proxy the scheme and host differ). One HMAC: a forgery costs little.
     if not intake.signer.valid(request.path_qs, form, signature):
-        raise _forbidden("bad_signature")
+        return _forbidden("bad_signature")
     try:
         check(form, schema, intake.account_sid, intake.extra_form_keys)
     except FormError as exc:
-        raise Refused(exc.reason, _answer(400, f"{exc}\n"), str(exc)) from None
+        return Refused(exc.reason, _answer(400, f"{exc}\n"), str(exc))
     return form
 
 
-async def _body(request: web.Request, timeout: float) -> bytes:  # noqa: ASYNC109
+async def _body(request: web.Request, timeout: float) -> bytes | Refused:  # noqa: ASYNC109
     try:
         if request.content.is_eof():
             # All of it came with the headers (a Twilio form does): no timer to arm.
@@ -88,6 +94,6 @@ async def _body(request: web.Request, timeout: float) -> bytes:  # noqa: ASYNC10
         async with asyncio.timeout(timeout):
             return await request.read()  # 413 past client_max_size
     except TimeoutError:
-        raise Refused("slow_body", _answer(408, "request body too slow\n")) from None
+        return Refused("slow_body", _answer(408, "request body too slow\n"))
     except web.HTTPRequestEntityTooLarge as exc:
-        raise Refused("too_large", _answer(exc.status, exc.text or "")) from None
+        return Refused("too_large", _answer(exc.status, exc.text or ""))
