@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis.asyncio as aioredis
 
 from highlightd.core.records import IncomingSms
 from highlightd.infra.bus import PUBLISH_BATCH, STREAM, Bus, connect
@@ -37,3 +38,32 @@ async def test_published_answers_are_on_the_stream_in_order_field_for_field(
         sid, phone, body = str(fields["sid"]), str(fields["phone"]), str(fields["body"])
         got.append(IncomingSms(sid, phone, body, float(fields["received_at"])))
     assert got == sent
+
+
+async def test_a_new_connection_asks_the_server_for_nothing_it_refuses_that_we_need_not(
+    redis_server: RedisServer,
+) -> None:
+    # redis-py's defaults ask for maintenance notifications on each new connection,
+    # which Valkey 9 and Redis 7 refuse; connect() does not ask. (Redis 7 also refuses
+    # CLIENT SETINFO, with either: so the two are compared, not counted.)
+    probe = aioredis.Redis.from_url(redis_server.url)
+
+    async def refusals_of(client: aioredis.Redis) -> int:
+        before = await _errors(probe)
+        try:
+            assert await client.ping()
+        finally:
+            await client.aclose()
+        return await _errors(probe) - before
+
+    try:
+        default = await refusals_of(aioredis.Redis.from_url(redis_server.url))
+        ours = await refusals_of(connect(redis_server.url))
+    finally:
+        await probe.aclose()
+    assert ours < default
+
+
+async def _errors(client: aioredis.Redis) -> int:
+    stats = await client.info("errorstats")
+    return sum(int(stat["count"]) for stat in stats.values())
