@@ -232,11 +232,13 @@ async def test_accepted_sms_recorded_in_one_write_one_failing_alone(store: Store
     one, two = await store.outgoing.due(NOW)
     assert await store.users.remove("libera", nick_key("bob"))  # while "two" was in flight
 
+    commits = store._database.writer.groups
     outcomes = await store.outgoing.sent_many(
         [(one, "SM1", "queued", NOW + 1), (two, "SM2", "queued", NOW + 1)]
     )
 
     assert outcomes[0] is None and isinstance(outcomes[1], sqlite3.IntegrityError)
+    assert store._database.writer.groups == commits + 1  # both in one commit
     assert await store.sent.status("SM1") == "queued"
     assert await store.sent.status("SM2") is None
     assert await store.outgoing.waiting() == 0

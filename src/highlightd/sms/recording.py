@@ -1,10 +1,10 @@
-"""Recording the SMS Twilio accepted: those of a moment in one write.
+"""Recording the SMS Twilio accepted: those of a moment in one commit.
 
 Each SMS sent was its own commit (one job on the database's thread, one fsync),
 after the request: half of the database work per mention. The record is not what
 makes the send safe (the outbox row, committed "sending" before the request, is:
 a process stopped before the record looks the SMS up in Twilio's list and finds
-it), so the records of LINGER seconds go in one write. Each caller still returns
+it), so the records of LINGER seconds go in one commit. Each caller still returns
 only once its record is committed, so its phone stays busy until then and the
 next SMS to it never sees the row "sending" by mistake.
 """
@@ -24,7 +24,7 @@ _Waiting = tuple[Accepted, "asyncio.Future[None]"]
 
 
 class SentRecorder:
-    """Gathers sent SMS for LINGER seconds, then records them in one write."""
+    """Gathers sent SMS for LINGER seconds, then records them in one commit."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

@@ -12,7 +12,7 @@ from highlightd.core.facts import InFlight
 from highlightd.core.policy import Spend
 from highlightd.core.records import Highlight, OutgoingSms
 from highlightd.store.database import Database
-from highlightd.store.sentrecords import Accepted, record_all
+from highlightd.store.sentrecords import Accepted, record
 from highlightd.store.users import SET_LAST_HIGHLIGHT
 
 _SpendRows = tuple[
@@ -118,11 +118,13 @@ class Outgoing:
 
     async def sent(self, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
         """Recorded as sent (store.sent) and off the outbox, in one transaction."""
-        await self._database.write(partial(record_all, done=[(sms, sid, status, at)]))
+        await self._database.write(partial(record, accepted=(sms, sid, status, at)))
 
     async def sent_many(self, done: Sequence[Accepted]) -> list[Exception | None]:
-        """`sent` for each (sms, sid, status, at), all in one write; each one's failure."""
-        return await self._database.write(partial(record_all, done=done))
+        """`sent` for each (sms, sid, status, at), all in one commit; each one's failure."""
+        writes = [partial(record, accepted=each) for each in done]
+        results = await self._database.writer.write_each(writes)
+        return [r if isinstance(r, Exception) else None for r in results]
 
     async def known(self, sids: Sequence[str]) -> set[str]:
         """Which of these sids are recorded already (another decision's SMS)."""

@@ -1,9 +1,8 @@
-"""Recording SMS that Twilio accepted: into store.sent and off the outbox, many in one write."""
+"""Recording SMS that Twilio accepted: into store.sent and off the outbox."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 
 from highlightd.core.records import OutgoingSms
 from highlightd.store.smslog import rank_sql
@@ -11,29 +10,10 @@ from highlightd.store.smslog import rank_sql
 Accepted = tuple[OutgoingSms, str, str, float]  # the SMS, its sid, its status, when
 
 
-def record_all(conn: sqlite3.Connection, done: Sequence[Accepted]) -> list[Exception | None]:
-    """Each in a savepoint of its own when there are several: one that fails (its user
-    removed meanwhile: no such user for store.sent) is undone alone. Its failure, or None."""
-    if len(done) == 1:
-        _record(conn, *done[0])  # a failure fails the write: no savepoint needed
-        return [None]
-    outcomes: list[Exception | None] = []
-    for each in done:
-        conn.execute("SAVEPOINT accepted")
-        try:
-            _record(conn, *each)
-        except sqlite3.Error as exc:
-            if not conn.in_transaction:
-                raise  # SQLite ended the whole transaction: the write fails
-            conn.execute("ROLLBACK TO accepted")
-            outcomes.append(exc)
-        else:
-            outcomes.append(None)
-        conn.execute("RELEASE accepted")
-    return outcomes
-
-
-def _record(conn: sqlite3.Connection, sms: OutgoingSms, sid: str, status: str, at: float) -> None:
+def record(conn: sqlite3.Connection, accepted: Accepted) -> None:
+    """One SMS accepted, as a write: the group writer undoes it alone if it fails (its
+    user removed meanwhile: no such user for store.sent)."""
+    sms, sid, status, at = accepted
     conn.execute(
         "INSERT OR REPLACE INTO sent_sms (sid, user_id, to_phone, status, created_at,"
         " updated_at, segments) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -27,9 +27,9 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from highlightd.store.database import Database
@@ -62,26 +62,39 @@ class GroupWriter:
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run work(connection) in the next group; its result once that group is committed."""
+        [done] = self._enqueue([work])
+        # A caller that stops waiting (cancelled) cancels only `done`: its write stays in
+        # the group, which may already be on its way to the disk. (No asyncio.shield: it
+        # costs a future and two callbacks per write, and guards nothing more here.)
+        return cast("T", await done)
+
+    async def write_each(
+        self, works: Sequence[Callable[[sqlite3.Connection], T]]
+    ) -> list[T | Exception]:
+        """Each work a write of its own, queued at once, so in one group (up to MAX_GROUP);
+        each one's result once committed, or the exception that undid it alone."""
+        results = await asyncio.gather(*self._enqueue(works), return_exceptions=True)
+        return [cast("T | Exception", r) for r in results]
+
+    def _enqueue(self, works: Sequence[Work]) -> list[asyncio.Future[Any]]:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
+        queued = [(work, loop.create_future()) for work in works]
         with self._lock:
-            self._queue.append((work, done))
+            self._queue.extend(queued)
             start, self._pumping = not self._pumping, True
         if start:
-            # The pump is queued here, not by the task: the disk starts on this write while
-            # the loop goes on with the other requests that came with it.
+            # The pump is queued here, not by the task: the disk starts on these writes
+            # while the loop goes on with the other requests that came with them.
             try:
                 first = self._database.start(partial(self._pump, loop))
             except BaseException:
                 with self._lock:
-                    self._queue.remove((work, done))
+                    for each in queued:
+                        self._queue.remove(each)
                     self._pumping = False
                 raise
             self._drainer = loop.create_task(self._drain(loop, first))
-        # A caller that stops waiting (cancelled) cancels only `done`: its write stays in
-        # the group, which may already be on its way to the disk. (No asyncio.shield: it
-        # costs a future and two callbacks per write, and guards nothing more here.)
-        return await done
+        return [done for _work, done in queued]
 
     async def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
         """One statement in the next group; how many rows it changed."""
